@@ -1,0 +1,144 @@
+"""Readers for labelled data: CoNLL-style TSV and PubTator documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nercore.labels import bio_spans, parse_tag, to_bio
+
+# PubTator types that the NCBI-disease corpus uses; all of them are diseases.
+PUBTATOR_TYPE_MAP = {
+    "SpecificDisease": "Disease",
+    "DiseaseClass": "Disease",
+    "CompositeMention": "Disease",
+    "Modifier": "Disease",
+    "Disease": "Disease",
+    "Chemical": "Chemical",
+}
+
+
+class DataError(ValueError):
+    """A labelled file is malformed; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """Tokens with BIO tags."""
+
+    tokens: tuple[str, ...]
+    tags: tuple[str, ...]
+
+    def text_and_spans(self) -> tuple[str, list[tuple[str, int, int]]]:
+        """The tokens joined by single spaces, and the gold entities as character spans."""
+        starts, pos = [], 0
+        for token in self.tokens:
+            starts.append(pos)
+            pos += len(token) + 1
+        text = " ".join(self.tokens)
+        spans = [
+            (t, starts[s], starts[e - 1] + len(self.tokens[e - 1])) for t, s, e in bio_spans(self.tags)
+        ]
+        return text, spans
+
+
+@dataclass(frozen=True)
+class Document:
+    """A raw text with gold entities as ``(type, start_char, end_char)``."""
+
+    doc_id: str
+    text: str
+    spans: tuple[tuple[str, int, int], ...]
+
+
+def read_conll(path: str | Path) -> list[Sentence]:
+    """Read ``token<TAB>tag`` lines, a blank line between sentences (BIO, IOB1 or BIOES).
+
+    Raises:
+        DataError: empty file, a line without a tab, or a malformed tag (file and line named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    sentences: list[Sentence] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+
+    def flush() -> None:
+        if tokens:
+            sentences.append(Sentence(tuple(tokens), tuple(to_bio(tags))))
+            tokens.clear()
+            tags.clear()
+
+    with open(path, encoding="utf-8") as f:
+        for number, raw in enumerate(f, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                flush()
+                continue
+            if line.startswith("-DOCSTART-"):
+                continue
+            parts = line.split("\t")
+            if len(parts) < 2 or not parts[0]:
+                raise DataError(f"{path}:{number}: expected 'token<TAB>tag', got a line with {len(parts)} field(s)")
+            tag = parts[-1].strip()
+            try:
+                parse_tag(tag)
+            except ValueError:
+                raise DataError(f"{path}:{number}: unknown or malformed tag {tag[:40]!r}") from None
+            tokens.append(parts[0])
+            tags.append(tag)
+    flush()
+    if not sentences:
+        raise DataError(f"{path}: empty file (no sentences)")
+    return sentences
+
+
+def read_pubtator(path: str | Path, type_map: dict[str, str] | None = None) -> list[Document]:
+    """Read PubTator documents; the text is ``title + " " + abstract``.
+
+    Raises:
+        DataError: empty file or a malformed line (file and line named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    type_map = PUBTATOR_TYPE_MAP if type_map is None else type_map
+    docs: list[Document] = []
+    current: dict | None = None
+
+    def flush() -> None:
+        nonlocal current
+        if current is not None:
+            text = current["title"] + " " + current["abstract"]
+            docs.append(Document(current["id"], text, tuple(sorted(set(current["spans"]), key=lambda s: (s[1], s[2], s[0])))))
+            current = None
+
+    with open(path, encoding="utf-8") as f:
+        for number, raw in enumerate(f, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                flush()
+                continue
+            if "|t|" in line[:40] or "|a|" in line[:40]:
+                doc_id, kind, body = line.split("|", 2)
+                if current is None or current["id"] != doc_id:
+                    flush()
+                    current = {"id": doc_id, "title": "", "abstract": "", "spans": []}
+                current["title" if kind == "t" else "abstract"] = body
+                continue
+            parts = line.split("\t")
+            if current is None or len(parts) < 5:
+                raise DataError(f"{path}:{number}: expected an annotation 'id<TAB>start<TAB>end<TAB>mention<TAB>type'")
+            try:
+                start, end = int(parts[1]), int(parts[2])
+            except ValueError:
+                raise DataError(f"{path}:{number}: expected integer offsets") from None
+            kind = type_map.get(parts[4])
+            if kind is None:
+                raise DataError(f"{path}:{number}: unknown entity type {parts[4][:40]!r}")
+            current["spans"].append((kind, start, end))
+    flush()
+    if not docs:
+        raise DataError(f"{path}: empty file (no documents)")
+    return docs

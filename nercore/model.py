@@ -1,0 +1,203 @@
+"""The BERT-CRF module and its on-disk folder format.
+
+A model folder is one that transformers can read for the encoder, plus our head:
+
+- ``config.json``, ``model.safetensors``: the encoder (``AutoModel``), with the label map in
+  ``id2label``/``label2id``;
+- tokenizer files (``tokenizer.json``, ``vocab.txt``, ...);
+- ``head.safetensors``: the linear layer and the CRF's start/end/transition scores;
+- ``nercore.json``: labels, tag format and tagging settings (``TaggerSettings``).
+
+Only safetensors are read: nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torchcrf import CRF
+from transformers import AutoConfig, AutoModel, PretrainedConfig
+
+from nercore.labels import LabelSet
+
+FORMAT_VERSION = 1
+SETTINGS_FILE = "nercore.json"
+HEAD_FILE = "head.safetensors"
+ENCODER_FILE = "model.safetensors"
+REQUIRED_FILES = ("config.json", ENCODER_FILE, HEAD_FILE, SETTINGS_FILE)
+
+
+@dataclass
+class TaggerSettings:
+    """What a saved model needs besides its weights to tag exactly as it was trained to.
+
+    Attributes:
+        labels: BIO labels in id order.
+        tag_format: always "BIO" for predictions.
+        max_length: encoder sequence length, special tokens included.
+        stride: sub-words between the starts of consecutive windows.
+        base_model: the checkpoint the encoder was fine-tuned from.
+        dropout: dropout before the linear layer (training only).
+        training: free-form record of the training run (settings, data, scores).
+    """
+
+    labels: list[str]
+    tag_format: str = "BIO"
+    max_length: int = 256
+    stride: int = 192
+    base_model: str = ""
+    dropout: float = 0.1
+    training: dict = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        LabelSet.from_labels(self.labels)
+        if self.tag_format != "BIO":
+            raise ValueError(f"expected tag_format 'BIO', got {self.tag_format!r}")
+        if self.max_length < 3:
+            raise ValueError(f"expected max_length >= 3, got {self.max_length}")
+        if not 1 <= self.stride <= self.max_length - 2:
+            raise ValueError(f"expected 1 <= stride <= max_length - 2, got {self.stride}")
+
+    @property
+    def window(self) -> int:
+        """Sub-words per window, the two special tokens left out."""
+        return self.max_length - 2
+
+
+class BertCrf(nn.Module):
+    """Encoder → dropout → linear → CRF over the first sub-word of each word."""
+
+    def __init__(self, encoder: nn.Module, settings: TaggerSettings):
+        super().__init__()
+        self.settings = settings
+        self.label_set = LabelSet.from_labels(settings.labels)
+        self.encoder = encoder
+        self.dropout = nn.Dropout(settings.dropout)
+        self.classifier = nn.Linear(encoder.config.hidden_size, len(self.label_set))
+        self.crf = CRF(len(self.label_set), batch_first=True)
+        self.register_buffer(
+            "allowed_transitions", torch.tensor(self.label_set.allowed_transitions()), persistent=False
+        )
+        self.register_buffer(
+            "allowed_starts", torch.tensor(self.label_set.allowed_starts()), persistent=False
+        )
+
+    @classmethod
+    def from_encoder(cls, encoder_path: str, settings: TaggerSettings) -> BertCrf:
+        """A fresh head over a pretrained encoder (for training)."""
+        config = AutoConfig.from_pretrained(encoder_path)
+        _set_label_map(config, settings.labels)
+        encoder = AutoModel.from_pretrained(encoder_path, config=config, add_pooling_layer=False)
+        return cls(encoder, settings)
+
+    def word_emissions(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_positions: torch.Tensor
+    ) -> torch.Tensor:
+        """Label scores of each word, read at its first sub-word.
+
+        Args:
+            input_ids, attention_mask: shape (batch, seq).
+            word_positions: shape (batch, words); positions into seq (0 where padded).
+
+        Returns:
+            shape (batch, words, labels).
+        """
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        index = word_positions.unsqueeze(2).expand(-1, -1, hidden.shape[2])  # shape: (batch, words, hidden)
+        words = hidden.gather(1, index)
+        return self.classifier(self.dropout(words))
+
+    def loss(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        word_positions: torch.Tensor,
+        word_mask: torch.Tensor,
+        tags: torch.Tensor,
+    ) -> torch.Tensor:
+        """Mean negative log-likelihood of the gold tags (pytorch-crf)."""
+        emissions = self.word_emissions(input_ids, attention_mask, word_positions)
+        return -self.crf(emissions.float(), tags, mask=word_mask, reduction="mean")
+
+    def crf_scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """CRF start, end and transition scores with invalid BIO moves forbidden."""
+        from nercore.crf import constrain
+
+        return constrain(
+            self.crf.start_transitions.float(),
+            self.crf.end_transitions.float(),
+            self.crf.transitions.float(),
+            self.allowed_starts,
+            self.allowed_transitions,
+        )
+
+    def save(self, folder: str | Path, tokenizer=None, half: bool = False) -> None:
+        """Write the model folder (see the module docstring)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        _set_label_map(self.encoder.config, self.settings.labels)
+        encoder_state = {k: v.detach().contiguous() for k, v in self.encoder.state_dict().items()}
+        if half:
+            encoder_state = {k: v.half() if v.is_floating_point() else v for k, v in encoder_state.items()}
+        self.encoder.config.save_pretrained(folder)
+        save_file(encoder_state, str(folder / ENCODER_FILE), metadata={"format": "pt"})
+        head = {
+            "classifier.weight": self.classifier.weight,
+            "classifier.bias": self.classifier.bias,
+            "crf.start_transitions": self.crf.start_transitions,
+            "crf.end_transitions": self.crf.end_transitions,
+            "crf.transitions": self.crf.transitions,
+        }
+        save_file({k: v.detach().float().contiguous() for k, v in head.items()}, str(folder / HEAD_FILE))
+        (folder / SETTINGS_FILE).write_text(json.dumps(asdict(self.settings), indent=2, sort_keys=True) + "\n")
+        if tokenizer is not None:
+            tokenizer.save_pretrained(folder)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> BertCrf:
+        """Read a model folder written by ``save`` (float32, eval mode, on the CPU)."""
+        folder = Path(folder)
+        check_model_folder(folder)
+        raw = json.loads((folder / SETTINGS_FILE).read_text())
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"expected model format_version {FORMAT_VERSION}, got {raw.get('format_version')!r} in {folder}"
+            )
+        settings = TaggerSettings(**raw)
+        config = AutoConfig.from_pretrained(folder)
+        encoder = AutoModel.from_config(config, add_pooling_layer=False)
+        model = cls(encoder, settings)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(folder / ENCODER_FILE)).items()}
+        missing, _unexpected = encoder.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith("pooler.")]
+        if missing:
+            raise ValueError(f"expected encoder weights for every layer, got {len(missing)} missing in {folder / ENCODER_FILE}")
+        head = load_file(str(folder / HEAD_FILE))
+        model.classifier.weight.data.copy_(head["classifier.weight"])
+        model.classifier.bias.data.copy_(head["classifier.bias"])
+        model.crf.start_transitions.data.copy_(head["crf.start_transitions"])
+        model.crf.end_transitions.data.copy_(head["crf.end_transitions"])
+        model.crf.transitions.data.copy_(head["crf.transitions"])
+        return model.eval()
+
+
+def check_model_folder(folder: Path) -> None:
+    """Raise ``FileNotFoundError`` naming what a model folder lacks."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"model folder not found: {folder}")
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if not any((folder / name).is_file() for name in ("tokenizer.json", "vocab.txt")):
+        missing.append("tokenizer.json")
+    if missing:
+        raise FileNotFoundError(f"model folder {folder} is incomplete: missing {', '.join(missing)}")
+
+
+def _set_label_map(config: PretrainedConfig, labels: list[str]) -> None:
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {label: i for i, label in enumerate(labels)}

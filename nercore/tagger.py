@@ -1,0 +1,318 @@
+"""``Tagger``: the single inference entry point (load once, then ``tag`` many texts).
+
+Tagging runs in three stages, as in transformers' token-classification pipeline:
+
+1. ``preprocess`` (pure): tokenise with offsets, cut each text into overlapping windows, and give
+   each word to the window where it is most central.
+2. ``forward`` (the only torch step): windows of all texts, sorted by length and packed into
+   batches by a sub-word budget, through encoder and linear layer → one emission row per word.
+3. ``postprocess``: each text's word emissions stitched into one sequence, decoded by a batched,
+   BIO-constrained Viterbi with forward-backward marginals on the device, then BIO tags turned
+   into character spans (pure, vectorised).
+
+A text's windows may ride in different batches; the result does not depend on batching.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nercore.crf import marginals, viterbi_decode
+from nercore.entity import Entity
+from nercore.model import BertCrf
+from nercore.preprocess import EncodedText, Window, encoded_from_arrays, make_windows
+from nercore.sources import folder_version, resolve_model_folder
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_TOKENS = 8192
+# Padded steps × rows per Viterbi batch; bounds memory on very long notes.
+DECODE_BUDGET = 1 << 16
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The preprocessed form of a list of texts."""
+
+    encoded: list[EncodedText]
+    windows: list[Window]
+
+    @property
+    def num_tokens(self) -> int:
+        return sum(e.num_tokens for e in self.encoded)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Per-text decoding: label ids and the marginal of each chosen label, per word."""
+
+    label_ids: list[np.ndarray]
+    confidences: list[np.ndarray]
+
+
+def choose_device(device: str | torch.device | None) -> torch.device:
+    """The given device, or CUDA when available, else CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"expected a device such as 'cpu' or 'cuda', got {device!r}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("expected a CUDA device to be available for device='cuda', got none")
+    return resolved
+
+
+class Tagger:
+    """Tags entity mentions in raw texts with a BERT-CRF model.
+
+    Build it with ``Tagger.load``. It is safe to share one tagger between threads.
+    """
+
+    def __init__(
+        self,
+        model: BertCrf,
+        tokenizer,
+        device: torch.device,
+        *,
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        name: str = "",
+        version: str = "",
+    ):
+        if batch_tokens < model.settings.max_length:
+            raise ValueError(f"expected batch_tokens >= max_length ({model.settings.max_length}), got {batch_tokens}")
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError("expected a fast tokenizer (offsets are needed), got a slow one")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.batch_tokens = batch_tokens
+        self.name = name
+        self.version = version
+        self.settings = model.settings
+        self.label_set = model.label_set
+        self._special = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id or 0)
+        self._crf = tuple(t.to(device) for t in model.crf_scores())
+        labels = self.label_set.labels
+        self._is_begin = np.array([lab.startswith("B-") for lab in labels])
+        self._is_inside = np.array([lab.startswith("I-") for lab in labels])
+        self._label_type = [lab[2:] if lab != "O" else "" for lab in labels]
+
+    @classmethod
+    def load(
+        cls,
+        model: str | Path | None = None,
+        device: str | torch.device | None = None,
+        *,
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        dtype: torch.dtype | None = None,
+        quantize: bool = False,
+    ) -> Tagger:
+        """Load a saved model folder.
+
+        Args:
+            model: local folder, ``gs://``/``s3://`` folder, hub name, or None for the bundled
+                default model.
+            device: "cpu", "cuda", ... or None to pick CUDA when present.
+            batch_tokens: padded sub-words per forward batch.
+            dtype: encoder dtype; None gives bfloat16 on CUDA and float32 on CPU.
+            quantize: dynamic int8 quantisation of the encoder's linear layers (CPU only).
+
+        Raises:
+            FileNotFoundError: the folder or one of its files is missing.
+            ValueError: a setting is invalid.
+        """
+        from transformers import AutoTokenizer
+
+        folder = resolve_model_folder(model)
+        device = choose_device(device)
+        net = BertCrf.load(folder)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        if quantize:
+            if device.type != "cpu":
+                raise ValueError(f"expected device 'cpu' for int8 quantisation, got {device.type!r}")
+            net.encoder = quantize_linear_int8(net.encoder)
+        if dtype is None:
+            dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+        net.to(device)
+        if not quantize:
+            net.encoder.to(dtype=dtype)
+            net.classifier.to(dtype=dtype)
+        name = net.settings.training.get("name") or folder.name
+        return cls(net, tokenizer, device, batch_tokens=batch_tokens, name=name, version=folder_version(folder))
+
+    # -- stage 1 ---------------------------------------------------------------------------
+    def preprocess(self, texts: Sequence[str]) -> Prepared:
+        """Tokenise texts and cut them into windows (no torch)."""
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValueError(f"expected texts of type str, got {type(text).__name__} at index {i}")
+        if not texts:
+            return Prepared([], [])
+        batch = self.tokenizer(
+            list(texts),
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            verbose=False,
+        )
+        encoded, windows = [], []
+        for i, enc in enumerate(batch.encodings):
+            word_ids = np.fromiter((-1 if w is None else w for w in enc.word_ids), dtype=np.int64, count=len(enc.ids))
+            item = encoded_from_arrays(
+                np.asarray(enc.ids, dtype=np.int64), np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2), word_ids
+            )
+            encoded.append(item)
+            windows.extend(make_windows(item, i, self.settings.window, self.settings.stride))
+        return Prepared(encoded, windows)
+
+    # -- stage 2 ---------------------------------------------------------------------------
+    def batches(self, windows: Sequence[Window], encoded: Sequence[EncodedText]) -> list[list[int]]:
+        """Window indices grouped into forward batches: longest first, within the sub-word budget."""
+        order = sorted(range(len(windows)), key=lambda i: (-windows[i].num_tokens, i))
+        groups: list[list[int]] = []
+        current: list[int] = []
+        width = 0
+        for i in order:
+            length = windows[i].num_tokens + 2
+            if current and (len(current) + 1) * max(width, length) > self.batch_tokens:
+                groups.append(current)
+                current, width = [], 0
+            current.append(i)
+            width = max(width, length)
+        if current:
+            groups.append(current)
+        return groups
+
+    @torch.inference_mode()
+    def forward(self, prepared: Prepared) -> torch.Tensor:
+        """Word emissions of every word of every text, concatenated in text order.
+
+        Returns:
+            shape (total_words, labels), float32, on the tagger's device.
+        """
+        encoded, windows = prepared.encoded, prepared.windows
+        offsets = np.cumsum([0] + [e.num_words for e in encoded])
+        total = int(offsets[-1])
+        out = torch.zeros((total, len(self.label_set)), dtype=torch.float32, device=self.device)
+        cls_id, sep_id, pad_id = self._special
+        pin = self.device.type == "cuda"
+        for group in self.batches(windows, encoded):
+            width = max(windows[i].num_tokens for i in group) + 2
+            n_words = max(len(windows[i].word_ids) for i in group)
+            ids = np.full((len(group), width), pad_id, dtype=np.int64)
+            attention = np.zeros((len(group), width), dtype=np.int64)
+            positions = np.zeros((len(group), max(n_words, 1)), dtype=np.int64)
+            targets, rows, cols = [], [], []
+            for row, i in enumerate(group):
+                w = windows[i]
+                source = encoded[w.text_index].input_ids[w.token_start : w.token_end]
+                ids[row, 0] = cls_id
+                ids[row, 1 : 1 + len(source)] = source
+                ids[row, 1 + len(source)] = sep_id
+                attention[row, : len(source) + 2] = 1
+                positions[row, : len(w.word_ids)] = w.word_positions
+                targets.append(w.word_ids + offsets[w.text_index])
+                rows.append(np.full(len(w.word_ids), row))
+                cols.append(np.arange(len(w.word_ids)))
+            tensors = [torch.from_numpy(a) for a in (ids, attention, positions)]
+            if pin:
+                tensors = [t.pin_memory() for t in tensors]
+            ids_t, attention_t, positions_t = (t.to(self.device, non_blocking=True) for t in tensors)
+            emissions = self.model.word_emissions(ids_t, attention_t, positions_t)  # shape: (batch, words, labels)
+            rows_t = torch.from_numpy(np.concatenate(rows)).to(self.device)
+            cols_t = torch.from_numpy(np.concatenate(cols)).to(self.device)
+            target_t = torch.from_numpy(np.concatenate(targets)).to(self.device)
+            out.index_copy_(0, target_t, emissions[rows_t, cols_t].float())
+        return out
+
+    # -- stage 3 ---------------------------------------------------------------------------
+    @torch.inference_mode()
+    def decode(self, prepared: Prepared, emissions: torch.Tensor) -> Decoded:
+        """Constrained Viterbi and marginals over each text's whole word sequence."""
+        lengths = [e.num_words for e in prepared.encoded]
+        offsets = np.cumsum([0] + lengths)
+        label_ids: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(lengths)
+        confidences: list[np.ndarray] = [np.zeros(0, dtype=np.float32)] * len(lengths)
+        order = [i for i in sorted(range(len(lengths)), key=lambda i: (lengths[i], i)) if lengths[i] > 0]
+        # Pad with a zero row appended at index ``total``.
+        padded_source = torch.cat([emissions, emissions.new_zeros((1, emissions.shape[1]))])
+        pad_index = emissions.shape[0]
+        start = 0
+        while start < len(order):
+            stop = start + 1
+            while stop < len(order) and (stop - start + 1) * lengths[order[stop]] <= DECODE_BUDGET:
+                stop += 1
+            group = order[start:stop]
+            start = stop
+            steps = lengths[group[-1]]
+            index = np.full((len(group), steps), pad_index, dtype=np.int64)
+            for row, i in enumerate(group):
+                index[row, : lengths[i]] = np.arange(offsets[i], offsets[i + 1])
+            index_t = torch.from_numpy(index).to(emissions.device)
+            batch = padded_source[index_t]  # shape: (group, steps, labels)
+            mask = index_t != pad_index
+            tags = viterbi_decode(batch, mask, *self._crf)
+            probs = marginals(batch, mask, *self._crf)
+            chosen = probs.gather(2, tags.unsqueeze(2)).squeeze(2)  # shape: (group, steps)
+            tags_np, chosen_np = tags.cpu().numpy(), chosen.float().cpu().numpy()
+            for row, i in enumerate(group):
+                label_ids[i] = tags_np[row, : lengths[i]]
+                confidences[i] = chosen_np[row, : lengths[i]]
+        return Decoded(label_ids, confidences)
+
+    def spans(self, text: str, encoded: EncodedText, label_ids: np.ndarray, confidence: np.ndarray) -> list[Entity]:
+        """Entities of one text from its word labels (valid BIO) and label confidences."""
+        begins = np.flatnonzero(self._is_begin[label_ids])
+        if begins.size == 0:
+            return []
+        not_inside = np.append(np.flatnonzero(~self._is_inside[label_ids]), len(label_ids))
+        ends = not_inside[np.searchsorted(not_inside, begins, side="right")]
+        cumulative = np.concatenate([[0.0], np.cumsum(confidence, dtype=np.float64)])
+        scores = (cumulative[ends] - cumulative[begins]) / (ends - begins)
+        entities = []
+        for b, e, s in zip(begins.tolist(), ends.tolist(), scores.tolist()):
+            start_char = int(encoded.word_start_char[b])
+            end_char = int(encoded.word_end_char[e - 1])
+            entities.append(
+                Entity(
+                    entity_type=self._label_type[label_ids[b]],
+                    start_char=start_char,
+                    end_char=end_char,
+                    text=text[start_char:end_char],
+                    score=min(1.0, max(0.0, float(s))),
+                )
+            )
+        return entities
+
+    def postprocess(self, texts: Sequence[str], prepared: Prepared, emissions: torch.Tensor) -> list[list[Entity]]:
+        decoded = self.decode(prepared, emissions)
+        return [
+            self.spans(text, enc, ids, conf)
+            for text, enc, ids, conf in zip(texts, prepared.encoded, decoded.label_ids, decoded.confidences)
+        ]
+
+    def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """Entities of each text, in order of appearance.
+
+        Raises:
+            ValueError: if an item is not a string.
+        """
+        if isinstance(texts, str):
+            raise ValueError("expected a sequence of texts, got one str (wrap it in a list)")
+        prepared = self.preprocess(texts)
+        return self.postprocess(texts, prepared, self.forward(prepared))
+
+
+def quantize_linear_int8(module: torch.nn.Module) -> torch.nn.Module:
+    """Dynamic int8 quantisation of the Linear layers (CPU inference)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)

@@ -1,0 +1,60 @@
+import pytest
+
+from nercore.data import DataError, Sentence, read_conll, read_pubtator
+from nercore.metrics import strict_scores
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_conll_reader_converts_bioes_and_joins_tokens(tmp_path):
+    path = write(tmp_path, "a.tsv", "Aspirin\tS-Chemical\ncauses\tO\nliver\tB-Disease\ninjury\tE-Disease\n\n\nNext\tO\n")
+    sentences = read_conll(path)
+    assert sentences[0] == Sentence(("Aspirin", "causes", "liver", "injury"), ("B-Chemical", "O", "B-Disease", "I-Disease"))
+    text, spans = sentences[0].text_and_spans()
+    assert text == "Aspirin causes liver injury"
+    assert [text[s:e] for _, s, e in spans] == ["Aspirin", "liver injury"]
+    assert len(sentences) == 2
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [("", "empty file"), ("\n\n", "empty file"), ("word\tB-\n", ":1: unknown or malformed tag"), ("ok\tO\nword B-X\n", ":2: expected 'token<TAB>tag'"), ("a\tO\nb\tZ-Disease\n", ":2:")],
+)
+def test_conll_errors_name_file_and_line(tmp_path, content, message):
+    path = write(tmp_path, "bad.tsv", content)
+    with pytest.raises(DataError, match=message) as err:
+        read_conll(path)
+    assert "bad.tsv" in str(err.value)
+
+
+def test_pubtator_reader(tmp_path):
+    path = write(tmp_path, "p.txt", "1|t|Fever and ataxia.\n1|a|Ataxia-telangiectasia is rare.\n1\t10\t16\tataxia\tSpecificDisease\tD1\n1\t18\t39\tAtaxia-telangiectasia\tDiseaseClass\tD2\n\n")
+    (doc,) = read_pubtator(path)
+    assert doc.text == "Fever and ataxia. Ataxia-telangiectasia is rare."
+    assert [doc.text[s:e] for _, s, e in doc.spans] == ["ataxia", "Ataxia-telangiectasia"]
+    assert {t for t, _, _ in doc.spans} == {"Disease"}
+    with pytest.raises(DataError, match="unknown entity type"):
+        read_pubtator(write(tmp_path, "q.txt", "1|t|x\n1|a|y\n1\t0\t1\tx\tGene\tG\n"))
+
+
+def test_strict_scores_by_hand():
+    gold = [[("Disease", 0, 5), ("Chemical", 10, 15), ("Disease", 20, 25)], [("Chemical", 0, 3)]]
+    pred = [[("Disease", 0, 5), ("Chemical", 10, 14), ("Chemical", 20, 25)], [("Chemical", 0, 3), ("Disease", 5, 9)]]
+    s = strict_scores(gold, pred)
+    # tp: Disease(0,5), Chemical(0,3) → 2; predicted 5; gold 4
+    assert s["overall"]["precision"] == pytest.approx(2 / 5)
+    assert s["overall"]["recall"] == pytest.approx(2 / 4)
+    assert s["overall"]["f1"] == pytest.approx(2 * 0.4 * 0.5 / 0.9)
+    assert s["overall"]["support"] == 4
+    # Disease: tp 1, pred 2, gold 2; Chemical: tp 1, pred 3, gold 2
+    assert s["per_type"]["Disease"]["f1"] == pytest.approx(0.5)
+    assert s["per_type"]["Chemical"]["precision"] == pytest.approx(1 / 3)
+    assert s["per_type"]["Chemical"]["recall"] == pytest.approx(1 / 2)
+    only = strict_scores(gold, pred, types=["Disease"])
+    assert only["overall"]["f1"] == pytest.approx(0.5) and set(only["per_type"]) == {"Disease"}
+    with pytest.raises(ValueError, match="expected as many"):
+        strict_scores(gold, pred[:1])

@@ -1,0 +1,131 @@
+"""Tagger with a tiny random BERT: offsets, windows, determinism, save/load, errors."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from nercore import Entity, Tagger
+from nercore.model import BertCrf
+from tests.conftest import build_tiny_model
+
+ODD_TEXTS = [
+    "Pt c/o pneumonia\u00a0(CAP) — given amoxicillin 500mg.\r\nHx: e\u0301te\u0301 \u200b 肺炎 😀 x\x00y",
+    "tab\tseparated\r\nCRLF lines\n\n\nand   runs   of   spaces  ",
+    "zero\u200bwidth\u200djoiner and combining a\u0308o\u0308 marks, Ω≈ç√ and ümlauts",
+    "a" * 3000 + " " + "pneumo" * 50 + " end",
+    "NUL\x00inside\x00words and emoji 👩‍⚕️ doctor 🧑🏽‍🔬 and CJK 糖尿病 高血圧 text",
+    "",
+    "   ",
+    "single",
+]
+
+
+def check_entities(text, entities, tagger):
+    starts = {int(s) for s in tagger.preprocess([text]).encoded[0].word_start_char}
+    ends = {int(e) for e in tagger.preprocess([text]).encoded[0].word_end_char}
+    for e in entities:
+        assert isinstance(e, Entity)
+        assert e.text == text[e.start_char : e.end_char]
+        assert 0 <= e.start_char < e.end_char <= len(text)
+        assert e.start_char in starts and e.end_char in ends  # never inside a word
+        assert 0.0 <= e.score <= 1.0
+        assert e.entity_type in ("Chemical", "Disease")
+
+
+def test_offsets_are_exact_on_odd_text(tiny_tagger):
+    results = tiny_tagger.tag(ODD_TEXTS)
+    assert len(results) == len(ODD_TEXTS)
+    assert sum(len(r) for r in results) > 10  # the biased random model does find entities
+    for text, entities in zip(ODD_TEXTS, results):
+        check_entities(text, entities, tiny_tagger)
+    assert results[5] == [] and results[6] == []
+
+
+def test_scores_are_real_confidences_not_constants(tiny_tagger):
+    entities = [e for r in tiny_tagger.tag(ODD_TEXTS) for e in r]
+    assert len({round(e.score, 6) for e in entities}) > 3
+
+
+def test_long_text_uses_many_windows_and_tags_words_at_its_end(tiny_model_dir, tmp_path):
+    folder = build_tiny_model(tmp_path / "small_window", max_length=10, stride=4, entity_bias=1.5)
+    tagger = Tagger.load(folder, device="cpu")
+    words = [f"word{i % 17} pneumonia, amoxicillin;" for i in range(400)]
+    text = "\n".join(words)
+    prepared = tagger.preprocess([text])
+    assert len(prepared.windows) > 100
+    entities = tagger.tag([text])[0]
+    check_entities(text, entities, tagger)
+    last_word_start = int(prepared.encoded[0].word_start_char[-1])
+    assert any(e.end_char > last_word_start for e in entities) or len(entities) > 50
+
+
+def test_results_do_not_depend_on_batching_or_neighbours(tiny_model_dir):
+    small = Tagger.load(tiny_model_dir, device="cpu", batch_tokens=64)
+    large = Tagger.load(tiny_model_dir, device="cpu", batch_tokens=100_000)
+    texts = ODD_TEXTS + [" ".join(["fever"] * 200)]
+    alone = [small.tag([t])[0] for t in texts]
+    together = large.tag(texts)
+    assert len(small.batches(small.preprocess(texts).windows, None)) > 1
+    for a, b in zip(alone, together):
+        assert [(e.entity_type, e.start_char, e.end_char) for e in a] == [(e.entity_type, e.start_char, e.end_char) for e in b]
+        np.testing.assert_allclose([e.score for e in a], [e.score for e in b], atol=1e-5)
+
+
+def test_stitched_emissions_come_from_the_most_central_window(tiny_model_dir, tmp_path):
+    folder = build_tiny_model(tmp_path / "w", max_length=12, stride=5)
+    tagger = Tagger.load(folder, device="cpu")
+    text = " ".join(f"token{i}" for i in range(60))
+    prepared = tagger.preprocess([text])
+    stitched = tagger.forward(prepared).numpy()
+    for w in prepared.windows:  # run each window alone and compare its assigned rows
+        from nercore.tagger import Prepared
+
+        solo = tagger.forward(Prepared(prepared.encoded, [w])).numpy()
+        np.testing.assert_allclose(stitched[w.word_ids], solo[w.word_ids], atol=1e-5)
+
+
+def test_save_load_round_trip_gives_identical_predictions(tiny_model_dir, tmp_path):
+    original = Tagger.load(tiny_model_dir, device="cpu")
+    copy = tmp_path / "copy"
+    original.model.save(copy, original.tokenizer)
+    reloaded = Tagger.load(copy, device="cpu")
+    assert reloaded.settings == original.settings
+    assert reloaded.version == original.version
+    assert reloaded.tag(ODD_TEXTS) == original.tag(ODD_TEXTS)
+    config = json.loads((copy / "config.json").read_text())
+    assert config["id2label"]["1"] == "B-Chemical"
+
+
+def test_missing_or_incomplete_model_folder_names_what_is_missing(tiny_model_dir, tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        Tagger.load(tmp_path / "nowhere")
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    (broken / "head.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="head.safetensors"):
+        Tagger.load(broken)
+
+
+def test_bad_arguments_raise_value_errors(tiny_tagger, tiny_model_dir):
+    with pytest.raises(ValueError, match="sequence of texts"):
+        tiny_tagger.tag("one string")
+    with pytest.raises(ValueError, match="expected texts of type str"):
+        tiny_tagger.tag(["ok", None])
+    with pytest.raises(ValueError, match="batch_tokens"):
+        Tagger.load(tiny_model_dir, device="cpu", batch_tokens=8)
+    with pytest.raises(ValueError, match="device"):
+        Tagger.load(tiny_model_dir, device="tpu-ish")
+
+
+def test_int8_quantised_tagger_keeps_offsets_exact(tiny_model_dir):
+    tagger = Tagger.load(tiny_model_dir, device="cpu", quantize=True)
+    for text, entities in zip(ODD_TEXTS, tagger.tag(ODD_TEXTS)):
+        check_entities(text, entities, tagger)
+
+
+def test_model_settings_survive_in_the_folder(tiny_model_dir):
+    model = BertCrf.load(tiny_model_dir)
+    assert model.settings.labels == ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"]
+    assert model.settings.max_length == 64 and model.settings.stride == 40
