@@ -11,7 +11,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["nercore", "nercore.*", "beam_jobs", "beam_jobs.*", "schemas", "schemas.*"]),
-    package_data={"nercore": ["default_model/*"], "beam_jobs": ["sample_notes.jsonl"]},
+    package_data={"nercore": ["default_model/*"]},
     include_package_data=True,
     install_requires=[
         "apache-beam>=2.60",

@@ -56,6 +56,15 @@ class Decoded:
     confidences: list[np.ndarray]
 
 
+@dataclass(frozen=True)
+class TagResult:
+    """One text's entities, with how many windows and sub-words it took."""
+
+    entities: list[Entity]
+    windows: int
+    tokens: int
+
+
 def choose_device(device: str | torch.device | None) -> torch.device:
     """The given device, or CUDA when available, else CPU."""
     if device is None:
@@ -305,10 +314,16 @@ class Tagger:
         Raises:
             ValueError: if an item is not a string.
         """
+        return [result.entities for result in self.tag_detailed(texts)]
+
+    def tag_detailed(self, texts: Sequence[str]) -> list[TagResult]:
+        """Like ``tag``, with each text's window and sub-word counts."""
         if isinstance(texts, str):
             raise ValueError("expected a sequence of texts, got one str (wrap it in a list)")
         prepared = self.preprocess(texts)
-        return self.postprocess(texts, prepared, self.forward(prepared))
+        entities = self.postprocess(texts, prepared, self.forward(prepared))
+        windows = np.bincount(np.asarray([w.text_index for w in prepared.windows], dtype=np.int64), minlength=len(texts))
+        return [TagResult(e, int(windows[i]), prepared.encoded[i].num_tokens) for i, e in enumerate(entities)]
 
 
 def quantize_linear_int8(module: torch.nn.Module) -> torch.nn.Module:

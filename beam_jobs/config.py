@@ -1,0 +1,69 @@
+"""The job's own command-line options, kept apart from Beam's pipeline options."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Typed, validated settings of one tag_notes run."""
+
+    inputs: tuple[str, ...]
+    output: str
+    model: str | None = None
+    passthrough: tuple[str, ...] = ()
+    max_note_chars: int = 1_000_000
+    batch_tokens: int = 8192
+    max_batch_chars: int = 400_000
+    device: str | None = None
+    quantize: bool = False
+    large_model: bool = False
+    model_copies: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.inputs:
+            raise ValueError("expected at least one --input, got none")
+        if not self.output:
+            raise ValueError("expected an --output folder, got an empty one")
+        for name in ("max_note_chars", "batch_tokens", "max_batch_chars"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"expected --{name.replace('_', '-')} >= 1, got {getattr(self, name)}")
+        if self.model_copies is not None and self.model_copies < 1:
+            raise ValueError(f"expected --model-copies >= 1, got {self.model_copies}")
+        if len(set(self.passthrough)) != len(self.passthrough):
+            raise ValueError(f"expected distinct --passthrough columns, got {list(self.passthrough)}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tag-notes",
+        description="Tag clinical notes (Parquet) with a BERT-CRF model and write entity tables. "
+        "Options not listed here are Beam pipeline options (--runner, --direct_num_workers, ...).",
+    )
+    p.add_argument("--input", action="append", required=True, metavar="GLOB", help="Parquet file or glob (local, gs://, s3://); repeat for several")
+    p.add_argument("--output", required=True, metavar="DIR", help="output folder; a re-run replaces its contents")
+    p.add_argument("--model", default=None, help="model folder (local, gs://, s3://) or hub name (default: the bundled model)")
+    p.add_argument("--passthrough", default="", metavar="COL,COL", help="input columns to copy onto every entity row")
+    p.add_argument("--max-note-chars", type=int, default=JobConfig.max_note_chars, help="longer notes are rejected (default: %(default)s); shorter ones are windowed, never truncated")
+    p.add_argument("--batch-tokens", type=int, default=JobConfig.batch_tokens, help="padded sub-words per forward pass (default: %(default)s)")
+    p.add_argument("--max-batch-chars", type=int, default=JobConfig.max_batch_chars, help="characters per inference batch; Beam grows batches adaptively up to this (default: %(default)s)")
+    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when the worker has one)")
+    p.add_argument("--quantize", action="store_true", help="dynamic int8 quantisation of the encoder (CPU workers)")
+    p.add_argument("--large-model", action="store_true", help="one model per machine, shared across processes (Beam's large_model)")
+    p.add_argument("--model-copies", type=int, default=None, help="exact number of model copies per machine (e.g. one per GPU)")
+    return p
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[JobConfig, list[str]]:
+    """Split argv into the job's config and the remaining Beam pipeline arguments."""
+    args, pipeline_args = build_parser().parse_known_args(argv)
+    passthrough = tuple(c.strip() for c in args.passthrough.split(",") if c.strip())
+    config = JobConfig(
+        inputs=tuple(args.input), output=args.output, model=args.model, passthrough=passthrough,
+        max_note_chars=args.max_note_chars, batch_tokens=args.batch_tokens, max_batch_chars=args.max_batch_chars, device=args.device, quantize=args.quantize,
+        large_model=args.large_model, model_copies=args.model_copies,
+    )
+    return config, pipeline_args

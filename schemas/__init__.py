@@ -1,0 +1,21 @@
+"""Arrow/Parquet schemas of notes (input), entities and rejects (output), and footer checks."""
+
+from schemas.tables import (
+    ENTITY_BASE_SCHEMA,
+    NOTE_REQUIRED_FIELDS,
+    REJECT_SCHEMA,
+    SchemaError,
+    check_note_schema,
+    entity_schema,
+    passthrough_fields,
+)
+
+__all__ = [
+    "ENTITY_BASE_SCHEMA",
+    "NOTE_REQUIRED_FIELDS",
+    "REJECT_SCHEMA",
+    "SchemaError",
+    "check_note_schema",
+    "entity_schema",
+    "passthrough_fields",
+]

@@ -1,0 +1,38 @@
+"""A fake tagger and handler for pipeline tests: keyword matching, no model."""
+
+from __future__ import annotations
+
+import re
+
+from beam_jobs.handler import TaggerModelHandler
+from nercore.entity import Entity
+from nercore.tagger import TagResult
+
+KEYWORDS = {"pneumonia": "Disease", "amoxicillin": "Chemical", "sepsis": "Disease"}
+BOOM = "EXPLODE"  # a note containing this word makes the fake tagger raise
+
+
+class FakeTagger:
+    name = "fake"
+    version = "fake-1"
+    device = "cpu"
+
+    def tag_detailed(self, texts):
+        if any(BOOM in t for t in texts):
+            raise RuntimeError("fake failure")
+        out = []
+        for text in texts:
+            entities = [
+                Entity(KEYWORDS[m.group(0).lower()], m.start(), m.end(), m.group(0), 0.5 + 0.01 * (m.start() % 7))
+                for m in re.finditer(r"(?i)\b(" + "|".join(KEYWORDS) + r")\b", text)
+            ]
+            out.append(TagResult(entities, 1 + len(text) // 1000, len(text.split())))
+        return out
+
+
+class FakeHandler(TaggerModelHandler):
+    def __init__(self):
+        super().__init__(None)
+
+    def load_model(self):
+        return FakeTagger()

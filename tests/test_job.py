@@ -1,0 +1,140 @@
+"""The tag_notes job end to end: files in, tables out, every bad input, no text in logs."""
+
+import json
+import logging
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from beam_jobs.samples import sample_rows, write_sample_notes
+from beam_jobs.tag_notes import main, run
+from schemas import ENTITY_BASE_SCHEMA, REJECT_SCHEMA, SchemaError, entity_schema
+from tests.fakes import BOOM, FakeHandler
+
+RUNNER = ["--runner", "FnApiRunner"]
+
+
+def read_dir(folder, prefix):
+    files = sorted(folder.glob(f"{prefix}-*.parquet"))
+    assert files, f"no {prefix} files in {folder}"
+    return pa.concat_tables([pq.read_table(f) for f in files])
+
+
+def write_notes(path, rows, schema=None):
+    schema = schema or pa.schema([("note_id", pa.string()), ("text", pa.string())])
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    return path
+
+
+def check_offsets(entities, notes_by_id):
+    for r in entities.to_pylist():
+        assert r["text"] == notes_by_id[r["note_id"]][r["start_char"] : r["end_char"]]
+
+
+def test_job_on_sample_notes_with_tiny_model(tiny_model_dir, tmp_path):
+    notes = write_sample_notes(tmp_path / "in" / "notes.parquet")
+    out = tmp_path / "out"
+    summary = run(["--input", str(notes), "--output", str(out), "--model", str(tiny_model_dir), "--passthrough", "patient_id,note_type", *RUNNER])
+    rows = sample_rows()
+    assert summary["notes_read"] == len(rows)
+    assert summary["notes_tagged"] + summary["notes_rejected"] == summary["notes_read"]
+    assert summary["rejects_by_reason"] == {"blank_text": 1, "duplicate_note_id": 1, "empty_text": 1, "null_note_id": 1}
+    assert json.loads((out / "summary.json").read_text()) == summary
+    entities = read_dir(out, "entities")
+    fields = [f for f in pq.read_schema(notes) if f.name in ("patient_id", "note_type")]
+    assert entities.schema.equals(entity_schema([pa.field(f.name, f.type) for f in fields]))
+    assert entities.num_rows == summary["entities"] > 0
+    assert sum(summary["entities_by_type"].values()) == summary["entities"]
+    check_offsets(entities, {r["note_id"]: r["text"] for r in rows if r["note_id"]})
+    assert summary["windows"] > summary["notes_tagged"]  # the long note and the tiny window
+    rejects = read_dir(out, "rejects")
+    assert rejects.schema.equals(REJECT_SCHEMA)
+    assert set(rejects.column_names) == {"note_id", "reason", "source_file"}
+
+
+def test_rerun_replaces_output_and_is_deterministic(tmp_path, tiny_model_dir):
+    notes = write_notes(tmp_path / "n.parquet", [{"note_id": f"n{i}", "text": f"pneumonia {i} amoxicillin"} for i in range(30)])
+    out = tmp_path / "out"
+    run(["--input", str(notes), "--output", str(out), "--model", str(tiny_model_dir), *RUNNER], handler=FakeHandler())
+    first = sorted(read_dir(out, "entities").to_pylist(), key=lambda r: r["entity_id"])
+    (out / "entities-99999-of-99999.parquet").write_bytes(b"stale from an older run")
+    run(["--input", str(notes), "--output", str(out), "--model", str(tiny_model_dir), *RUNNER], handler=FakeHandler())
+    assert not (out / "entities-99999-of-99999.parquet").exists()
+    second = sorted(read_dir(out, "entities").to_pylist(), key=lambda r: r["entity_id"])
+    assert first == second and len(first) == 60
+    assert not list(tmp_path.glob("out.staging-*")) and not list(tmp_path.glob("out.old-*"))
+
+
+def test_hard_cases_long_note_unicode_crlf(tiny_model_dir, tmp_path):
+    long_text = "Stable. " * 20000 + "pneumonia"
+    rows = [
+        {"note_id": "long", "text": long_text},
+        {"note_id": "odd", "text": "e\u0301te\u0301 pneumonia\u00a0😀 amoxicillin\r\nnext\u200bline 肺炎\x00pneumonia"},
+    ]
+    notes = write_notes(tmp_path / "n.parquet", rows)
+    out = tmp_path / "fake"
+    summary = run(["--input", str(notes), "--output", str(out), "--model", str(tiny_model_dir), *RUNNER], handler=FakeHandler())
+    entities = read_dir(out, "entities").to_pylist()
+    assert any(e["note_id"] == "long" and e["end_char"] == len(long_text) for e in entities)
+    assert summary["notes_tagged"] == 2
+    out2 = tmp_path / "tiny"
+    summary = run(["--input", str(notes), "--output", str(out2), "--model", str(tiny_model_dir), *RUNNER])
+    assert summary["notes_tagged"] == 2 and summary["windows"] > 100  # the long note is windowed, not truncated
+    check_offsets(read_dir(out2, "entities"), {r["note_id"]: r["text"] for r in rows})
+
+
+def test_wrong_schema_file_is_refused_before_anything_runs(tmp_path, capsys):
+    good = write_notes(tmp_path / "good.parquet", [{"note_id": "a", "text": "pneumonia"}])
+    bad = write_notes(tmp_path / "bad.parquet", [{"note_id": 1, "text": "x"}], pa.schema([("note_id", pa.int64()), ("text", pa.string())]))
+    out = tmp_path / "out"
+    assert main(["--input", str(good), "--input", str(bad), "--output", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {bad}: column 'note_id' has type int64, expected string"
+    assert not out.exists() and not list(tmp_path.glob("out.*"))
+    missing = write_notes(tmp_path / "missing.parquet", [{"note_id": "a"}], pa.schema([("note_id", pa.string())]))
+    assert main(["--input", str(missing), "--output", str(out)]) == 2
+    assert "missing required column 'text'" in capsys.readouterr().err
+
+
+def test_empty_glob_bad_model_and_foreign_output_are_clear_errors(tmp_path, capsys, tiny_model_dir):
+    assert main(["--input", str(tmp_path / "nothing-*.parquet"), "--output", str(tmp_path / "o")]) == 2
+    assert "no input file matches" in capsys.readouterr().err
+    good = write_notes(tmp_path / "good.parquet", [{"note_id": "a", "text": "pneumonia"}])
+    assert main(["--input", str(good), "--output", str(tmp_path / "o"), "--model", str(tmp_path / "no-model")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: model folder not found") and "Traceback" not in err
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.docx").write_text("precious")
+    assert main(["--input", str(good), "--output", str(home), "--model", str(tiny_model_dir)]) == 2
+    assert "did not write" in capsys.readouterr().err and (home / "thesis.docx").exists()
+    not_parquet = tmp_path / "x.parquet"
+    not_parquet.write_text("not parquet")
+    with pytest.raises(SchemaError, match="not a readable Parquet file"):
+        run(["--input", str(not_parquet), "--output", str(tmp_path / "o2")])
+
+
+def test_no_note_text_in_logs_rejects_or_summary(tmp_path, caplog, capfd, tiny_model_dir):
+    canary = "CANARY7f3e"
+    rows = [
+        {"note_id": "tagged", "text": f"pneumonia {canary} amoxicillin"},
+        {"note_id": "toolong", "text": f"{canary} " * 100},
+        {"note_id": "boom", "text": f"{BOOM} {canary} pneumonia"},
+        {"note_id": "dup", "text": f"{canary} one"},
+        {"note_id": "dup", "text": f"{canary} two"},
+    ]
+    notes = write_notes(tmp_path / "n.parquet", rows)
+    out = tmp_path / "out"
+    caplog.set_level(logging.DEBUG)
+    summary = run(["--input", str(notes), "--output", str(out), "--max-note-chars", "200", "--model", str(tiny_model_dir), *RUNNER], handler=FakeHandler())
+    assert summary["notes_rejected"] == 4 and summary["notes_tagged"] == 1
+    captured = capfd.readouterr()
+    assert canary not in caplog.text and canary not in captured.out and canary not in captured.err
+    assert "boom" in caplog.text  # the failing note is logged by id
+    assert canary not in str(read_dir(out, "rejects").to_pylist())
+    assert canary not in (out / "summary.json").read_text()
+
+
+def test_entity_schema_is_the_base_schema_without_passthrough():
+    assert entity_schema().equals(ENTITY_BASE_SCHEMA)

@@ -1,0 +1,71 @@
+"""TagNotes' routing with TestPipeline, assert_that and a fake tagger."""
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from beam_jobs.rows import entity_id
+from beam_jobs.tag_notes import ModelInfo, TagNotes, merge_counts
+from tests.fakes import BOOM, FakeHandler
+
+
+def row(note_id, text, i, source="a.parquet", passthrough=("P1",)):
+    return {"note_id": note_id, "text": text, "passthrough": passthrough, "source_file": source, "row": i}
+
+
+ROWS = [
+    row("n1", "Pneumonia treated with amoxicillin.", 0),
+    row("n2", None, 1),
+    row("n3", "", 2),
+    row("n4", " \r\n\t", 3),
+    row(None, "sepsis", 4),
+    row("n5", "x" * 50, 5),
+    row("n6", "sepsis again", 6),
+    row("n6", "sepsis again", 0, source="b.parquet"),
+    row("n7", "first version: pneumonia", 7),
+    row("n7", "second version", 8),
+    row("n8", f"{BOOM} with pneumonia", 9),
+    row("n9", "no findings", 10),
+]
+
+
+def test_rows_are_routed_to_entities_or_rejects_with_reasons():
+    with BeamTestPipeline(runner="FnApiRunner") as p:
+        out = p | beam.Create(ROWS) | TagNotes(FakeHandler(), 40, ["patient_id"], ModelInfo("fake", "v1"))
+        rejects = out["rejects"] | beam.Map(lambda r: (r["note_id"], r["reason"], r["source_file"]))
+        assert_that(
+            rejects,
+            equal_to([
+                ("n2", "null_text", "a.parquet"),
+                ("n3", "empty_text", "a.parquet"),
+                ("n4", "blank_text", "a.parquet"),
+                (None, "null_note_id", "a.parquet"),
+                ("n5", "text_too_long:>40", "a.parquet"),
+                ("n6", "duplicate_note_id", "b.parquet"),
+                ("n7", "conflicting_duplicate_note_id", "a.parquet"),
+                ("n7", "conflicting_duplicate_note_id", "a.parquet"),
+                ("n8", "inference_failed:RuntimeError", "a.parquet"),
+            ]),
+            label="rejects",
+        )
+        entities = out["entities"] | beam.Map(lambda r: (r["note_id"], r["entity_type"], r["start_char"], r["end_char"], r["text"], r["patient_id"], r["entity_id"]))
+        assert_that(
+            entities,
+            equal_to([
+                ("n1", "Disease", 0, 9, "Pneumonia", "P1", entity_id("n1", "Disease", 0, 9)),
+                ("n1", "Chemical", 23, 34, "amoxicillin", "P1", entity_id("n1", "Chemical", 23, 34)),
+                ("n6", "Disease", 0, 6, "sepsis", "P1", entity_id("n6", "Disease", 0, 6)),
+            ]),
+            label="entities",
+        )
+        counts = out["counts"] | beam.Map(lambda c: (c["notes_read"], c["notes_tagged"], c["notes_rejected"], c["entities"], c["entities_by_type"]))
+        assert_that(counts, equal_to([(12, 3, 9, 3, {"Disease": 2, "Chemical": 1})]), label="counts")
+
+
+def test_entity_ids_are_deterministic_and_distinct():
+    assert entity_id("n1", "Disease", 0, 9) == entity_id("n1", "Disease", 0, 9)
+    assert len({entity_id("n1", "Disease", 0, 9), entity_id("n1", "Chemical", 0, 9), entity_id("n1", "Disease", 0, 8), entity_id("n2", "Disease", 0, 9)}) == 4
+
+
+def test_merge_counts_sums_nested_dicts():
+    assert merge_counts({"a": 1, "t": {"x": 1}}, {"a": 2, "t": {"x": 1, "y": 3}, "b": 1}) == {"a": 3, "t": {"x": 2, "y": 3}, "b": 1}
