@@ -1,6 +1,14 @@
 """Install the clinical NER project: nercore (tagger), beam_jobs (pipelines), schemas."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+
+def read_requirements() -> list[str]:
+    lines = Path(__file__).with_name("requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
 
 setup(
     name="clinical-ner",
@@ -13,18 +21,7 @@ setup(
     packages=find_packages(include=["nercore", "nercore.*", "beam_jobs", "beam_jobs.*", "schemas", "schemas.*"]),
     package_data={"nercore": ["default_model/*"]},
     include_package_data=True,
-    install_requires=[
-        "apache-beam>=2.60",
-        # The CPU wheel is what the scripts install; any torch >= 2.1 (CUDA builds too) works.
-        "torch>=2.1",
-        "transformers>=4.40",
-        "pytorch-crf>=0.7.2",
-        "pyarrow>=14",
-        "smart-open>=6",
-        "safetensors>=0.4",
-        "numpy>=1.24",
-        "tqdm>=4.60",
-    ],
+    install_requires=read_requirements(),
     extras_require={
         "dev": ["pytest>=7", "ruff>=0.5"],
         "gcs": ["smart-open[gcs]>=6"],

@@ -240,7 +240,7 @@ def train(config: TrainConfig) -> dict:
             optimizer.step()
             scheduler.step()
             running += loss.item()
-            bar.set_postfix(loss=f"{running / k:.3f}")
+            bar.set_postfix(loss=f"{running / k:.3f}", refresh=False)
             step += 1
             if config.max_steps and step >= config.max_steps:
                 break

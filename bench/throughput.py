@@ -1,0 +1,235 @@
+"""Throughput and memory benchmarks; prints a table and appends it to BENCHMARKS.md.
+
+``python -m bench.throughput --device cpu [--notes 200] [--hf] [--quantize] [--beam] [--scaling]``
+``python -m bench.throughput --device cuda --config bert-base --scaling``
+
+Every measurement runs in a fresh process (spawn), so peak RSS is that measurement's own.
+Words are whitespace-separated words of the input; tokens are sub-words (special tokens excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import multiprocessing as mp
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MTSAMPLES = REPO.parent / "shared" / "data" / "mtsamples" / "mtsamples.csv"
+BERT_BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
+
+
+def load_notes(limit: int) -> list[str]:
+    if MTSAMPLES.is_file():
+        with open(MTSAMPLES, encoding="utf-8") as f:
+            return [r["text"] for r in csv.DictReader(f) if r["text"].strip()][:limit]
+    from beam_jobs.samples import NOTES  # fallback: the project's synthetic notes, repeated
+
+    return [t for _, t in NOTES] * (limit // len(NOTES) + 1)
+
+
+def synthetic_note(words: int) -> str:
+    from beam_jobs.samples import NOTES
+
+    pool = " ".join(t for _, t in NOTES).split()
+    return " ".join(pool[i % len(pool)] for i in range(words))
+
+
+def build_random_model(folder: Path, config: dict) -> Path:
+    """A random-weight BERT-CRF of the given size with the bundled tokenizer (speed only)."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from nercore.model import BertCrf, TaggerSettings
+    from nercore.sources import DEFAULT_MODEL_DIR
+
+    torch.manual_seed(0)
+    encoder = BertModel(BertConfig(vocab_size=30522, **config), add_pooling_layer=False)
+    settings = TaggerSettings(labels=["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"], base_model="random")
+    BertCrf(encoder, settings).save(folder, AutoTokenizer.from_pretrained(DEFAULT_MODEL_DIR))
+    return folder
+
+
+def encoder_flops_per_token(config, seq_len: float) -> float:
+    """Forward FLOPs per token of a BERT encoder: 2·(dense weights) + attention scores and mixing."""
+    h, layers, inter = config.hidden_size, config.num_hidden_layers, config.intermediate_size
+    dense = layers * (4 * h * h + 2 * h * inter)
+    return 2 * dense + layers * 4 * seq_len * h
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- measurements (each runs in its own process) ----------------------------------------------
+def measure_tagger(model: str | None, device: str, texts: list[str], quantize: bool, batch_tokens: int, repeats: int) -> dict:
+    import torch
+
+    from nercore import Tagger
+
+    tagger = Tagger.load(model, device, quantize=quantize, batch_tokens=batch_tokens)
+    tagger.tag_detailed(texts[: max(1, len(texts) // 10)])  # warm-up
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    best = None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        results = tagger.tag_detailed(texts)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - started
+        best = elapsed if best is None else min(best, elapsed)
+    words = sum(len(t.split()) for t in texts)
+    tokens = sum(r.tokens for r in results)
+    out = {"seconds": best, "words": words, "tokens": tokens, "words_s": words / best, "tokens_s": tokens / best, "peak_rss_mb": peak_rss_mb(),
+           "entities": sum(len(r.entities) for r in results)}
+    if device == "cuda":
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        config = tagger.model.encoder.config
+        windows = sum(r.windows for r in results)
+        seq = tokens / max(1, windows)
+        flops = encoder_flops_per_token(config, seq) * (tokens + 2 * windows)
+        out["tflops"] = flops / best / 1e12
+        out["mfu"] = out["tflops"] / 790.0
+        out["gpu"] = torch.cuda.get_device_name()
+    return out
+
+
+def measure_hf_pipeline(model: str | None, texts: list[str]) -> dict:
+    """transformers' token-classification pipeline, note by note, on the same weights and window overlap."""
+    import torch
+    from transformers import AutoTokenizer, BertForTokenClassification, pipeline
+
+    from nercore.model import BertCrf
+    from nercore.sources import resolve_model_folder
+
+    folder = resolve_model_folder(model)
+    ours = BertCrf.load(folder)
+    hf = BertForTokenClassification(ours.encoder.config)
+    hf.bert.load_state_dict(ours.encoder.state_dict(), strict=False)
+    hf.classifier.load_state_dict(ours.classifier.state_dict())
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.model_max_length = ours.settings.max_length
+    stride = ours.settings.window - ours.settings.stride  # HF's stride is the overlap in sub-words
+    tagger = pipeline("token-classification", model=hf.eval(), tokenizer=tokenizer, aggregation_strategy="simple", stride=stride, device=-1)
+    tagger(texts[0])
+    started = time.perf_counter()
+    with torch.inference_mode():
+        results = [tagger(t) for t in texts]
+    elapsed = time.perf_counter() - started
+    words = sum(len(t.split()) for t in texts)
+    tokens = sum(len(tokenizer(t, add_special_tokens=False, verbose=False)["input_ids"]) for t in texts)
+    return {"seconds": elapsed, "words": words, "tokens": tokens, "words_s": words / elapsed, "tokens_s": tokens / elapsed,
+            "peak_rss_mb": peak_rss_mb(), "entities": sum(len(r) for r in results)}
+
+
+def measure_beam(model: str | None, texts: list[str]) -> dict:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from beam_jobs.tag_notes import run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "notes.parquet"
+        pq.write_table(pa.table({"note_id": [f"n{i}" for i in range(len(texts))], "text": texts}), path)
+        args = ["--input", str(path), "--output", str(Path(tmp) / "out"), "--runner", "FnApiRunner"]
+        started = time.perf_counter()
+        summary = run(args + (["--model", model] if model else []))
+        elapsed = time.perf_counter() - started
+    words = sum(len(t.split()) for t in texts)
+    return {"seconds": elapsed, "words": words, "tokens": summary["tokens"], "words_s": words / elapsed, "tokens_s": summary["tokens"] / elapsed,
+            "peak_rss_mb": peak_rss_mb(), "entities": summary["entities"]}
+
+
+def in_fresh_process(fn, *args) -> dict:
+    with mp.get_context("spawn").Pool(1) as pool:
+        return pool.apply(fn, args)
+
+
+# -- report -----------------------------------------------------------------------------------
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def table(rows: list[tuple[str, dict]]) -> str:
+    head = "| measurement | notes | words/s | tokens/s | seconds | peak RSS MB | peak GPU MB | MFU |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+    lines = [head]
+    for name, r in rows:
+        gpu = f"{r['peak_gpu_mb']:.0f}" if "peak_gpu_mb" in r else "-"
+        mfu = f"{100 * r['mfu']:.1f}% ({r['tflops']:.1f} TFLOP/s)" if "mfu" in r else "-"
+        lines.append(f"| {name} | {r.get('notes', '-')} | {r['words_s']:,.0f} | {r['tokens_s']:,.0f} | {r['seconds']:.2f} | {r['peak_rss_mb']:,.0f} | {gpu} | {mfu} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="bench-throughput", description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--model", default=None, help="model folder (default: the bundled model)")
+    p.add_argument("--config", default=None, choices=("bert-base",), help="benchmark a random-weight model of this size instead")
+    p.add_argument("--notes", type=int, default=200, help="mtsamples notes to tag")
+    p.add_argument("--batch-tokens", type=int, default=8192)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--hf", action="store_true", help="also run the Hugging Face pipeline on the same notes")
+    p.add_argument("--quantize", action="store_true", help="also run with dynamic int8 quantisation")
+    p.add_argument("--beam", action="store_true", help="also run the whole Beam job on the same notes")
+    p.add_argument("--scaling", action="store_true", help="also tag single notes of 500, 2000, 8000 and 32000 words")
+    p.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = args.model
+        if args.config:
+            model = str(build_random_model(Path(tmp) / args.config, BERT_BASE))
+        texts = load_notes(args.notes)
+        rows = []
+        r = in_fresh_process(measure_tagger, model, args.device, texts, False, args.batch_tokens, args.repeats)
+        rows.append((f"Tagger.tag ({args.device}, fp32/bf16)", {**r, "notes": len(texts)}))
+        if args.quantize:
+            q = in_fresh_process(measure_tagger, model, args.device, texts, True, args.batch_tokens, args.repeats)
+            rows.append(("Tagger.tag (cpu, int8 dynamic)", {**q, "notes": len(texts)}))
+        if args.hf:
+            h = in_fresh_process(measure_hf_pipeline, model, texts)
+            rows.append(("HF pipeline, note by note (aggregation simple, same overlap)", {**h, "notes": len(texts)}))
+        if args.beam:
+            b = in_fresh_process(measure_beam, model, texts)
+            rows.append(("Beam job end to end (FnApiRunner, incl. start-up and model load)", {**b, "notes": len(texts)}))
+        if args.scaling:
+            for words in (500, 2000, 8000, 32000):
+                s = in_fresh_process(measure_tagger, model, args.device, [synthetic_note(words)], False, args.batch_tokens, 1)
+                rows.append((f"one note of {words:,} words", {**s, "notes": 1}))
+
+    title = f"## {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {args.device}, model {args.config or args.model or 'bundled default'}"
+    notes = [f"Machine: {machine()}."]
+    if args.device == "cpu":
+        notes.append("GPU: unmeasured in this run.")
+    else:
+        notes.append(f"GPU: {rows[0][1].get('gpu', '?')}; MFU against 790 TFLOP/s bf16 dense peak.")
+    base = dict(rows)
+    hf_row = next((r for n, r in rows if n.startswith("HF")), None)
+    if hf_row:
+        for name, r in rows:
+            if name.startswith("Tagger.tag"):
+                notes.append(f"{name}: {r['words_s'] / hf_row['words_s']:.2f}x the HF pipeline's words/s.")
+    beam_row = next((r for n, r in rows if n.startswith("Beam")), None)
+    if beam_row:
+        ref = base[f"Tagger.tag ({args.device}, fp32/bf16)"]
+        notes.append(f"Beam job words/s = {100 * beam_row['words_s'] / ref['words_s']:.0f}% of Tagger.tag words/s.")
+    report = "\n".join([title, "", *[f"- {n}" for n in notes], "", table(rows), ""])
+    print(report)
+    if not args.no_write:
+        existing = args.output.read_text() if args.output.exists() else "# Benchmarks\n\nWritten by `python -m bench.throughput`; newest last.\n"
+        args.output.write_text(existing.rstrip("\n") + "\n\n" + report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
