@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,8 @@ from nercore.sources import folder_version, resolve_model_folder
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_TOKENS = 8192
+# Texts per pipelined chunk: large enough for length-sorted batches, small enough to overlap.
+DEFAULT_CHUNK_TEXTS = 256
 # Padded steps × rows per Viterbi batch; bounds memory on very long notes.
 DECODE_BUDGET = 1 << 16
 
@@ -104,6 +107,7 @@ class Tagger:
         self.batch_tokens = batch_tokens
         self.name = name
         self.version = version
+        self.chunk_texts = DEFAULT_CHUNK_TEXTS
         self.settings = model.settings
         self.label_set = model.label_set
         self._special = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id or 0)
@@ -317,10 +321,29 @@ class Tagger:
         return [result.entities for result in self.tag_detailed(texts)]
 
     def tag_detailed(self, texts: Sequence[str]) -> list[TagResult]:
-        """Like ``tag``, with each text's window and sub-word counts."""
+        """Like ``tag``, with each text's window and sub-word counts.
+
+        Texts are processed in chunks of ``chunk_texts``; the next chunk is tokenised on a
+        background thread while the current one runs through the model, so the device does not
+        wait for tokenisation. Results do not depend on the chunking.
+        """
         if isinstance(texts, str):
             raise ValueError("expected a sequence of texts, got one str (wrap it in a list)")
-        prepared = self.preprocess(texts)
+        texts = list(texts)
+        chunks = [texts[i : i + self.chunk_texts] for i in range(0, len(texts), self.chunk_texts)]
+        if len(chunks) <= 1:
+            return self._run(texts, self.preprocess(texts))
+        results: list[TagResult] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nercore-preprocess") as pool:
+            upcoming = pool.submit(self.preprocess, chunks[0])
+            for i, chunk in enumerate(chunks):
+                prepared = upcoming.result()
+                if i + 1 < len(chunks):
+                    upcoming = pool.submit(self.preprocess, chunks[i + 1])
+                results.extend(self._run(chunk, prepared))
+        return results
+
+    def _run(self, texts: Sequence[str], prepared: Prepared) -> list[TagResult]:
         entities = self.postprocess(texts, prepared, self.forward(prepared))
         windows = np.bincount(np.asarray([w.text_index for w in prepared.windows], dtype=np.int64), minlength=len(texts))
         return [TagResult(e, int(windows[i]), prepared.encoded[i].num_tokens) for i, e in enumerate(entities)]

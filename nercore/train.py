@@ -4,7 +4,8 @@
 --base-model PATH_OR_NAME --output DIR [--epochs --lr --batch-size --max-length --seed ...]``
 
 Each epoch ends with strict F1 on every dev file, scored on the entity types that file labels;
-the epoch with the best mean of those F1s is kept in ``--output``, with a model card.
+the epoch with the best mean of those F1s (or the last, with ``--select last``) is kept in
+``--output``, with a model card.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class TrainConfig:
     max_steps: int = 0
     half: bool = False
     name: str = ""
+    select: str = "best"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -67,6 +69,8 @@ class TrainConfig:
             raise ValueError(f"expected --max-length >= 16, got {self.max_length}")
         if not 1 <= self.stride <= self.max_length - 2:
             raise ValueError(f"expected 1 <= --stride <= max-length - 2, got {self.stride}")
+        if self.select not in ("best", "last"):
+            raise ValueError(f"expected --select best or last, got {self.select!r}")
 
 
 @dataclass(frozen=True)
@@ -252,7 +256,7 @@ def train(config: TrainConfig) -> dict:
         history.append(record)
         summary = ", ".join(f"{Path(p).parent.name}/{Path(p).name} F1 {s['overall']['f1']:.4f}" for p, s in scores.items())
         print(f"epoch {epoch}: loss {record['loss']:.4f}; dev {summary}; mean {mean_f1:.4f}", file=sys.stderr, flush=True)
-        if best is None or mean_f1 > best["dev_mean_f1"]:
+        if best is None or mean_f1 > best["dev_mean_f1"] or config.select == "last":
             best = record
             model.settings.training = {"name": config.name or Path(config.output).name, "config": asdict(config), "best_epoch": epoch, "dev": scores, "train_files": config.train, "types": types}
             model.save(config.output, tokenizer, half=config.half)
@@ -270,7 +274,7 @@ def write_model_card(folder: Path, config: TrainConfig, result: dict, label_set:
              f"- Base encoder: {base_record}",
              f"- Entity types: {', '.join(label_set.entity_types)} (BIO tags, CRF over first sub-words)",
              f"- Training files: {', '.join(config.train)}", f"- Dev files (model selection): {', '.join(config.dev)}",
-             f"- Best epoch: {result['best_epoch']} of {config.epochs}; {result['minutes']:.1f} minutes on {result['device']}", "",
+             f"- Kept epoch: {result['best_epoch']} of {config.epochs} (selection: {config.select}); {result['minutes']:.1f} minutes on {result['device']}", "",
              "## Settings", "", "```json", json.dumps(asdict(config), indent=2, sort_keys=True), "```", "",
              "## Dev scores of the kept epoch (strict, entity level)", ""]
     for path, scores in best["dev"].items():
@@ -303,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when present)")
     p.add_argument("--half", action="store_true", help="store encoder weights in float16")
     p.add_argument("--name", default="", help="model name recorded in the card")
+    p.add_argument("--select", choices=("best", "last"), default="best",
+                   help="keep the epoch with the best mean dev F1, or the last one (for a final run whose dev data is in --train)")
     return p
 
 

@@ -73,6 +73,17 @@ def test_results_do_not_depend_on_batching_or_neighbours(tiny_model_dir):
         np.testing.assert_allclose([e.score for e in a], [e.score for e in b], atol=1e-5)
 
 
+def test_pipelined_chunks_give_the_same_results(tiny_model_dir):
+    tagger = Tagger.load(tiny_model_dir, device="cpu")
+    texts = ODD_TEXTS * 3
+    whole = tagger.tag_detailed(texts)
+    tagger.chunk_texts = 2
+    chunked = tagger.tag_detailed(texts)
+    assert [r.entities for r in chunked] == [r.entities for r in whole]
+    assert [(r.windows, r.tokens) for r in chunked] == [(r.windows, r.tokens) for r in whole]
+    assert sum(r.windows for r in whole) == sum(1 for t in texts if t.strip())  # one window each, none for blank texts
+
+
 def test_stitched_emissions_come_from_the_most_central_window(tiny_model_dir, tmp_path):
     folder = build_tiny_model(tmp_path / "w", max_length=12, stride=5)
     tagger = Tagger.load(folder, device="cpu")

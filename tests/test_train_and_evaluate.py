@@ -94,3 +94,12 @@ def test_evaluate_cli_reports_a_missing_model_in_one_line(tmp_path, capsys, conl
     assert evaluate_main(["--data", str(conll), "--model", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: model folder not found") and "Traceback" not in err
+
+
+def test_select_last_keeps_the_final_epoch(conll, tiny_base, tmp_path, capsys):
+    out = tmp_path / "m"
+    args = ["--train", str(conll), "--dev", str(conll), "--base-model", str(tiny_base), "--output", str(out), "--epochs", "3", "--batch-size", "2", "--select", "last"]
+    assert train_main(args) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["best_epoch"] == 3
+    assert json.loads((out / "nercore.json").read_text())["training"]["best_epoch"] == 3
