@@ -25,14 +25,17 @@ def examples(output: Path, notes_file: Path, limit: int) -> list[str]:
         return []
     entities = pa.concat_tables([pq.read_table(f) for f in files]).to_pylist()
     notes = {r["note_id"]: r["text"] for r in pq.read_table(notes_file, columns=["note_id", "text"]).to_pylist()}
-    # One example per note first, in note order, so the sample shows variety.
+    # One example per note, types taken in turn, so the sample shows variety.
     entities.sort(key=lambda e: (e["note_id"], e["start_char"]))
-    seen, picked = set(), []
+    types = sorted({e["entity_type"] for e in entities})
+    by_note: dict[str, list[dict]] = {}
     for e in entities:
-        if e["note_id"] not in seen:
-            seen.add(e["note_id"])
-            picked.append(e)
-    picked = (picked + [e for e in entities if e not in picked])[:limit]
+        by_note.setdefault(e["note_id"], []).append(e)
+    picked = []
+    for i, note_entities in enumerate(by_note.values()):
+        wanted = types[i % len(types)]
+        picked.append(next((e for e in note_entities if e["entity_type"] == wanted), note_entities[0]))
+    picked = picked[:limit]
     lines = []
     for e in picked:
         text = notes[e["note_id"]]
