@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +126,8 @@ class Tagger:
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
         dtype: torch.dtype | None = None,
         quantize: bool = False,
+        max_length: int | None = None,
+        stride: int | None = None,
     ) -> Tagger:
         """Load a saved model folder.
 
@@ -136,6 +138,8 @@ class Tagger:
             batch_tokens: padded sub-words per forward batch.
             dtype: encoder dtype; None gives bfloat16 on CUDA and float32 on CPU.
             quantize: dynamic int8 quantisation of the encoder's linear layers (CPU only).
+            max_length, stride: override the saved window settings (sub-words per window with
+                the two special tokens, and sub-words between window starts).
 
         Raises:
             FileNotFoundError: the folder or one of its files is missing.
@@ -146,6 +150,15 @@ class Tagger:
         folder = resolve_model_folder(model)
         device = choose_device(device)
         net = BertCrf.load(folder)
+        if max_length is not None or stride is not None:
+            limit = net.encoder.config.max_position_embeddings
+            if max_length is not None and max_length > limit:
+                raise ValueError(f"expected max_length <= {limit} (the encoder's positions), got {max_length}")
+            net.settings = replace(
+                net.settings,
+                max_length=max_length or net.settings.max_length,
+                stride=stride or min(net.settings.stride, (max_length or net.settings.max_length) - 2),
+            )
         tokenizer = AutoTokenizer.from_pretrained(folder)
         if quantize:
             if device.type != "cpu":

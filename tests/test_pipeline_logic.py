@@ -69,3 +69,21 @@ def test_entity_ids_are_deterministic_and_distinct():
 
 def test_merge_counts_sums_nested_dicts():
     assert merge_counts({"a": 1, "t": {"x": 1}}, {"a": 2, "t": {"x": 1, "y": 3}, "b": 1}) == {"a": 3, "t": {"x": 2, "y": 3}, "b": 1}
+
+
+def test_counts_are_also_beam_metrics_in_one_namespace():
+    from apache_beam.metrics.metric import MetricsFilter
+
+    from beam_jobs.handler import METRICS_NAMESPACE
+
+    p = BeamTestPipeline(runner="FnApiRunner")
+    _ = p | beam.Create(ROWS) | TagNotes(FakeHandler(), 40, ["patient_id"], ModelInfo("fake", "v1"))
+    result = p.run()
+    result.wait_until_finish()
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))["counters"]}
+    assert counters["notes_read"] == 12
+    assert counters["notes_tagged"] == 3
+    assert counters["notes_rejected"] == 9
+    assert counters["entities"] == 3
+    assert counters["entities_Disease"] == 2 and counters["entities_Chemical"] == 1
+    assert counters["notes_tagged"] + counters["notes_rejected"] == counters["notes_read"]

@@ -140,3 +140,35 @@ def test_model_settings_survive_in_the_folder(tiny_model_dir):
     model = BertCrf.load(tiny_model_dir)
     assert model.settings.labels == ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"]
     assert model.settings.max_length == 64 and model.settings.stride == 40
+
+
+def test_window_and_stride_can_be_overridden_at_load(tiny_model_dir):
+    tagger = Tagger.load(tiny_model_dir, device="cpu", max_length=12, stride=4)
+    assert (tagger.settings.window, tagger.settings.stride) == (10, 4)
+    text = " ".join(f"w{i}" for i in range(100))
+    assert len(tagger.preprocess([text]).windows) > 20
+    check_entities(text, tagger.tag([text])[0], tagger)
+    with pytest.raises(ValueError, match="stride"):
+        Tagger.load(tiny_model_dir, device="cpu", max_length=12, stride=11)
+    with pytest.raises(ValueError, match="max_length <= 512"):
+        Tagger.load(tiny_model_dir, device="cpu", max_length=4096)
+
+
+def test_remote_folders_are_fetched_with_smart_open(tiny_model_dir, tmp_path):
+    from nercore.sources import fetch_remote_folder
+
+    local = fetch_remote_folder(f"file://{tiny_model_dir}", cache_dir=tmp_path)
+    assert (local / "head.safetensors").read_bytes() == (tiny_model_dir / "head.safetensors").read_bytes()
+    assert Tagger.load(local, device="cpu").tag(ODD_TEXTS) == Tagger.load(tiny_model_dir, device="cpu").tag(ODD_TEXTS)
+    with pytest.raises(FileNotFoundError, match="cannot read"):
+        fetch_remote_folder(f"file://{tmp_path}/absent", cache_dir=tmp_path / "c")
+
+
+def test_pinned_base_encoder_refuses_a_different_file(tmp_path):
+    from nercore.sources import BASE_ENCODER_SHA256, sha256_file, verify_sha256
+
+    fake = tmp_path / "model.safetensors"
+    fake.write_bytes(b"re-packaged weights")
+    with pytest.raises(ValueError, match="refusing a re-packaged file"):
+        verify_sha256(fake, BASE_ENCODER_SHA256)
+    verify_sha256(fake, sha256_file(fake))
