@@ -248,14 +248,14 @@ class Tagger:
                 targets.append(w.word_ids + offsets[w.text_index])
                 rows.append(np.full(len(w.word_ids), row))
                 cols.append(np.arange(len(w.word_ids)))
-            tensors = [torch.from_numpy(a) for a in (ids, attention, positions)]
+            # Every host array is built and sent before the encoder is queued: a later copy from
+            # pageable memory would make the host wait for the GPU instead of preparing the next batch.
+            arrays = (ids, attention, positions, np.concatenate(rows), np.concatenate(cols), np.concatenate(targets))
+            tensors = [torch.from_numpy(a) for a in arrays]
             if pin:
                 tensors = [t.pin_memory() for t in tensors]
-            ids_t, attention_t, positions_t = (t.to(self.device, non_blocking=True) for t in tensors)
+            ids_t, attention_t, positions_t, rows_t, cols_t, target_t = (t.to(self.device, non_blocking=True) for t in tensors)
             emissions = self.model.word_emissions(ids_t, attention_t, positions_t)  # shape: (batch, words, labels)
-            rows_t = torch.from_numpy(np.concatenate(rows)).to(self.device)
-            cols_t = torch.from_numpy(np.concatenate(cols)).to(self.device)
-            target_t = torch.from_numpy(np.concatenate(targets)).to(self.device)
             out.index_copy_(0, target_t, emissions[rows_t, cols_t].float())
         return out
 
