@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,21 @@ class Document:
     spans: tuple[tuple[str, int, int], ...]
 
 
+def _blocks(path: Path) -> Iterator[list[tuple[int, str]]]:
+    """Groups of non-blank ``(line number, line)`` separated by blank lines."""
+    block: list[tuple[int, str]] = []
+    with open(path, encoding="utf-8") as f:
+        for number, raw in enumerate(f, start=1):
+            line = raw.rstrip("\r\n")
+            if line.strip():
+                block.append((number, line))
+            elif block:
+                yield block
+                block = []
+    if block:
+        yield block
+
+
 def read_conll(path: str | Path) -> list[Sentence]:
     """Read ``token<TAB>tag`` lines, a blank line between sentences (BIO, IOB1 or BIOES).
 
@@ -61,21 +77,9 @@ def read_conll(path: str | Path) -> list[Sentence]:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     sentences: list[Sentence] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-
-    def flush() -> None:
-        if tokens:
-            sentences.append(Sentence(tuple(tokens), tuple(to_bio(tags))))
-            tokens.clear()
-            tags.clear()
-
-    with open(path, encoding="utf-8") as f:
-        for number, raw in enumerate(f, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                flush()
-                continue
+    for block in _blocks(path):
+        tokens, tags = [], []
+        for number, line in block:
             if line.startswith("-DOCSTART-"):
                 continue
             parts = line.split("\t")
@@ -88,14 +92,15 @@ def read_conll(path: str | Path) -> list[Sentence]:
                 raise DataError(f"{path}:{number}: unknown or malformed tag {tag[:40]!r}") from None
             tokens.append(parts[0])
             tags.append(tag)
-    flush()
+        if tokens:
+            sentences.append(Sentence(tuple(tokens), tuple(to_bio(tags))))
     if not sentences:
         raise DataError(f"{path}: empty file (no sentences)")
     return sentences
 
 
 def read_pubtator(path: str | Path, type_map: dict[str, str] | None = None) -> list[Document]:
-    """Read PubTator documents; the text is ``title + " " + abstract``.
+    """Read PubTator documents (one block each); the text is ``title + " " + abstract``.
 
     Raises:
         DataError: empty file or a malformed line (file and line named).
@@ -105,40 +110,28 @@ def read_pubtator(path: str | Path, type_map: dict[str, str] | None = None) -> l
         raise DataError(f"{path}: file not found")
     type_map = PUBTATOR_TYPE_MAP if type_map is None else type_map
     docs: list[Document] = []
-    current: dict | None = None
-
-    def flush() -> None:
-        nonlocal current
-        if current is not None:
-            text = current["title"] + " " + current["abstract"]
-            docs.append(Document(current["id"], text, tuple(sorted(set(current["spans"]), key=lambda s: (s[1], s[2], s[0])))))
-            current = None
-
-    with open(path, encoding="utf-8") as f:
-        for number, raw in enumerate(f, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                flush()
-                continue
-            if "|t|" in line[:40] or "|a|" in line[:40]:
+    for block in _blocks(path):
+        doc_id, parts_of_text, spans = None, {"t": "", "a": ""}, set()
+        for number, line in block:
+            head = line[:40]
+            if "|t|" in head or "|a|" in head:
                 doc_id, kind, body = line.split("|", 2)
-                if current is None or current["id"] != doc_id:
-                    flush()
-                    current = {"id": doc_id, "title": "", "abstract": "", "spans": []}
-                current["title" if kind == "t" else "abstract"] = body
+                parts_of_text[kind] = body
                 continue
-            parts = line.split("\t")
-            if current is None or len(parts) < 5:
+            fields = line.split("\t")
+            if doc_id is None or len(fields) < 5:
                 raise DataError(f"{path}:{number}: expected an annotation 'id<TAB>start<TAB>end<TAB>mention<TAB>type'")
             try:
-                start, end = int(parts[1]), int(parts[2])
+                start, end = int(fields[1]), int(fields[2])
             except ValueError:
                 raise DataError(f"{path}:{number}: expected integer offsets") from None
-            kind = type_map.get(parts[4])
+            kind = type_map.get(fields[4])
             if kind is None:
-                raise DataError(f"{path}:{number}: unknown entity type {parts[4][:40]!r}")
-            current["spans"].append((kind, start, end))
-    flush()
+                raise DataError(f"{path}:{number}: unknown entity type {fields[4][:40]!r}")
+            spans.add((kind, start, end))
+        if doc_id is not None:
+            text = parts_of_text["t"] + " " + parts_of_text["a"]
+            docs.append(Document(doc_id, text, tuple(sorted(spans, key=lambda s: (s[1], s[2], s[0])))))
     if not docs:
         raise DataError(f"{path}: empty file (no documents)")
     return docs
