@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import torch
 from apache_beam.ml.inference.base import ModelHandler
 
 from beam_jobs.notes import REASON_INFERENCE
@@ -32,6 +33,7 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         model: str | None,
         *,
         device: str | None = None,
+        dtype: str = "auto",
         batch_tokens: int = 8192,
         quantize: bool = False,
         max_batch_chars: int = 400_000,
@@ -48,11 +50,13 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         )
         self._model = model
         self._device = device
+        self._dtype = dtype
         self._batch_tokens = batch_tokens
         self._quantize = quantize
 
     def load_model(self) -> Tagger:
-        tagger = Tagger.load(self._model, self._device, batch_tokens=self._batch_tokens, quantize=self._quantize)
+        dtype = None if self._dtype == "auto" else getattr(torch, self._dtype)
+        tagger = Tagger.load(self._model, self._device, batch_tokens=self._batch_tokens, dtype=dtype, quantize=self._quantize)
         log.info("loaded tagger %s (version %s) on %s", tagger.name, tagger.version, tagger.device)
         return tagger
 

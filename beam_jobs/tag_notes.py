@@ -174,7 +174,7 @@ def _route_duplicates(keyed):
 
 def make_handler(config: JobConfig) -> TaggerModelHandler:
     return TaggerModelHandler(
-        config.model, device=config.device, batch_tokens=config.batch_tokens, quantize=config.quantize,
+        config.model, device=config.device, dtype=config.dtype, batch_tokens=config.batch_tokens, quantize=config.quantize,
         max_batch_chars=config.max_batch_chars,
         large_model=config.large_model, model_copies=config.model_copies,
     )

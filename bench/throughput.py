@@ -69,12 +69,12 @@ def peak_rss_mb() -> float:
 
 
 # -- measurements (each runs in its own process) ----------------------------------------------
-def measure_tagger(model: str | None, device: str, texts: list[str], quantize: bool, batch_tokens: int, repeats: int) -> dict:
+def measure_tagger(model: str | None, device: str, texts: list[str], quantize: bool, batch_tokens: int, repeats: int, dtype: str | None = None) -> dict:
     import torch
 
     from nercore import Tagger
 
-    tagger = Tagger.load(model, device, quantize=quantize, batch_tokens=batch_tokens)
+    tagger = Tagger.load(model, device, quantize=quantize, batch_tokens=batch_tokens, dtype=getattr(torch, dtype) if dtype else None)
     tagger.tag_detailed(texts[: max(1, len(texts) // 10)])  # warm-up
     if device == "cuda":
         torch.cuda.synchronize()
@@ -90,7 +90,7 @@ def measure_tagger(model: str | None, device: str, texts: list[str], quantize: b
     words = sum(len(t.split()) for t in texts)
     tokens = sum(r.tokens for r in results)
     out = {"seconds": best, "words": words, "tokens": tokens, "words_s": words / best, "tokens_s": tokens / best, "peak_rss_mb": peak_rss_mb(),
-           "entities": sum(len(r.entities) for r in results)}
+           "entities": sum(len(r.entities) for r in results), "dtype": str(next(tagger.model.encoder.parameters()).dtype).replace("torch.", "")}
     if device == "cuda":
         out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
         config = tagger.model.encoder.config
@@ -185,6 +185,10 @@ def main(argv=None) -> int:
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
 
+    import torch
+
+    from nercore.tagger import native_bf16
+
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model
         if args.config:
@@ -192,10 +196,15 @@ def main(argv=None) -> int:
         texts = load_notes(args.notes)
         rows = []
         r = in_fresh_process(measure_tagger, model, args.device, texts, False, args.batch_tokens, args.repeats)
-        rows.append((f"Tagger.tag ({args.device}, fp32/bf16)", {**r, "notes": len(texts)}))
+        default_name = f"Tagger.tag ({args.device}, default dtype {r['dtype']})"
+        rows.append((default_name, {**r, "notes": len(texts)}))
+        other = "bfloat16" if r["dtype"] == "float32" else "float32"
+        if other == "float32" or args.device == "cuda" or native_bf16(torch.device("cpu")):
+            f = in_fresh_process(measure_tagger, model, args.device, texts, False, args.batch_tokens, args.repeats, other)
+            rows.append((f"Tagger.tag ({args.device}, {other})", {**f, "notes": len(texts)}))
         if args.quantize:
             q = in_fresh_process(measure_tagger, model, args.device, texts, True, args.batch_tokens, args.repeats)
-            rows.append(("Tagger.tag (cpu, int8 dynamic)", {**q, "notes": len(texts)}))
+            rows.append(("Tagger.tag (cpu, int8 dynamic; loses 1-2 F1 points, see bench.precision)", {**q, "notes": len(texts)}))
         if args.hf:
             h = in_fresh_process(measure_hf_pipeline, model, texts)
             rows.append(("HF pipeline, note by note (aggregation simple, same overlap)", {**h, "notes": len(texts)}))
@@ -208,7 +217,7 @@ def main(argv=None) -> int:
                 rows.append((f"one note of {words:,} words", {**s, "notes": 1}))
 
     title = f"## {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {args.device}, model {args.config or args.model or 'bundled default'}"
-    notes = [f"Machine: {machine()}."]
+    notes = [f"Machine: {machine()}; HF pipeline in float32 (its default)."]
     if args.device == "cpu":
         notes.append("GPU: unmeasured in this run.")
     else:
@@ -221,8 +230,8 @@ def main(argv=None) -> int:
                 notes.append(f"{name}: {r['words_s'] / hf_row['words_s']:.2f}x the HF pipeline's words/s.")
     beam_row = next((r for n, r in rows if n.startswith("Beam")), None)
     if beam_row:
-        ref = base[f"Tagger.tag ({args.device}, fp32/bf16)"]
-        notes.append(f"Beam job words/s = {100 * beam_row['words_s'] / ref['words_s']:.0f}% of Tagger.tag words/s.")
+        ref = base[default_name]
+        notes.append(f"Beam job words/s = {100 * beam_row['words_s'] / ref['words_s']:.0f}% of Tagger.tag words/s (same default dtype).")
     report = "\n".join([title, "", *[f"- {n}" for n in notes], "", table(rows), ""])
     print(report)
     if not args.no_write:

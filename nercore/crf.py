@@ -5,6 +5,10 @@ its parameters and decode whole batches with tensor operations over time steps (
 over batch items or labels), so they run wherever the emissions are (CPU or GPU).
 
 Masks follow pytorch-crf's rule: ``mask[:, 0]`` is on and each row's on-steps are contiguous.
+
+Both run in float64: path scores grow with sequence length (thousands over a long note), where
+float32 resolves only ~1e-3, so tiny emission differences (from batch composition) would move
+marginals and could flip near-ties. The tensors are small: (batch, steps, labels, labels).
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def viterbi_decode(
     batch, steps, _ = emissions.shape
     if steps == 0:
         return torch.zeros((batch, 0), dtype=torch.long, device=emissions.device)
-    emissions = emissions.float()
+    emissions, start, end, transitions = (t.double() for t in (emissions, start, end, transitions))
     lengths = mask.long().sum(1)  # shape: (batch,)
     score = start + emissions[:, 0]  # shape: (batch, labels)
     history = []
@@ -103,7 +107,7 @@ def marginals(
     batch, steps, labels = emissions.shape
     if steps == 0:
         return emissions.new_zeros((batch, 0, labels), dtype=torch.float32)
-    emissions = emissions.float()
+    emissions, start, end, transitions = (t.double() for t in (emissions, start, end, transitions))
     trans = transitions.unsqueeze(0)  # shape: (1, from, to)
 
     alphas = [start + emissions[:, 0]]  # each shape: (batch, labels)
@@ -122,4 +126,4 @@ def marginals(
     alpha = torch.stack(alphas, dim=1)  # shape: (batch, steps, labels)
     beta = torch.stack(betas, dim=1)  # shape: (batch, steps, labels)
     log_z = torch.logsumexp(alphas[-1] + end, dim=1)  # shape: (batch,)
-    return torch.exp(alpha + beta - log_z[:, None, None])
+    return torch.exp(alpha + beta - log_z[:, None, None]).float()

@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when present)")
     p.add_argument("--batch-tokens", type=int, default=8192, help="padded sub-words per forward batch")
+    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto",
+                   help="encoder precision; auto: bfloat16 on GPU, float32 on CPU")
     p.add_argument("--quantize", action="store_true", help="dynamic int8 quantisation (CPU)")
     return p
 
@@ -71,7 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sentences = [s for path in args.data for s in read_conll(path)]
         else:
             docs = [d for path in args.data for d in read_pubtator(path)]
-        tagger = Tagger.load(args.model, args.device, batch_tokens=args.batch_tokens, quantize=args.quantize)
+        import torch
+
+        dtype = None if args.dtype == "auto" else getattr(torch, args.dtype)
+        tagger = Tagger.load(args.model, args.device, batch_tokens=args.batch_tokens, dtype=dtype, quantize=args.quantize)
     except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -68,6 +68,31 @@ class TagResult:
     tokens: int
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Does this device run bfloat16 matrix products natively (CUDA, or a CPU with AVX512-BF16/AMX)?"""
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    try:
+        return any(check() for check in checks if check is not None)
+    except RuntimeError:
+        return False
+
+
+def default_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 on CUDA, float32 on CPU.
+
+    float32 output does not depend on batch composition (scores agree to ~1e-5), so a CPU job
+    gives the same entities on every runner. bfloat16 on a CPU with native support
+    (``native_bf16``) is about 2.4x faster at the same devel F1 (within 0.05 point), but a few
+    percent of notes then get slightly different spans depending on which notes share a batch:
+    ask for it with ``dtype=torch.bfloat16`` when speed matters more than bit-stable output.
+    """
+    return torch.bfloat16 if device.type == "cuda" else torch.float32
+
+
 def choose_device(device: str | torch.device | None) -> torch.device:
     """The given device, or CUDA when available, else CPU."""
     if device is None:
@@ -136,8 +161,10 @@ class Tagger:
                 default model.
             device: "cpu", "cuda", ... or None to pick CUDA when present.
             batch_tokens: padded sub-words per forward batch.
-            dtype: encoder dtype; None gives bfloat16 on CUDA and float32 on CPU.
-            quantize: dynamic int8 quantisation of the encoder's linear layers (CPU only).
+            dtype: encoder dtype; None picks ``default_dtype(device)``: bfloat16 on CUDA, float32
+                on CPU (bfloat16 on CPU is faster where native, see ``default_dtype``).
+            quantize: dynamic int8 quantisation of the encoder's linear layers (CPU only; faster
+                than float32 but about 1-2 F1 points less accurate on held-out devel sets).
             max_length, stride: override the saved window settings (sub-words per window with
                 the two special tokens, and sub-words between window starts).
 
@@ -165,7 +192,7 @@ class Tagger:
                 raise ValueError(f"expected device 'cpu' for int8 quantisation, got {device.type!r}")
             net.encoder = quantize_linear_int8(net.encoder)
         if dtype is None:
-            dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+            dtype = default_dtype(device)
         net.to(device)
         if not quantize:
             net.encoder.to(dtype=dtype)

@@ -276,7 +276,7 @@ def write_model_card(folder: Path, config: TrainConfig, result: dict, label_set:
              f"- Training files: {', '.join(config.train)}", f"- Dev files (model selection): {', '.join(config.dev)}",
              f"- Kept epoch: {result['best_epoch']} of {config.epochs} (selection: {config.select}); {result['minutes']:.1f} minutes on {result['device']}", "",
              "## Settings", "", "```json", json.dumps(asdict(config), indent=2, sort_keys=True), "```", "",
-             "## Dev scores of the kept epoch (strict, entity level)", ""]
+             "## Dev scores of the kept epoch (strict, entity level)", "", *contamination_note(config)]
     for path, scores in best["dev"].items():
         lines += [f"### {path}", "", "| type | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
         for t, s in list(scores["per_type"].items()) + [("overall", scores["overall"])]:
@@ -285,6 +285,15 @@ def write_model_card(folder: Path, config: TrainConfig, result: dict, label_set:
     lines += ["## Per epoch", "", "| epoch | loss | mean dev F1 | minutes |", "| --- | --- | --- | --- |"]
     lines += [f"| {h['epoch']} | {h['loss']:.4f} | {h['dev_mean_f1']:.4f} | {h['minutes']:.1f} |" for h in result["history"]]
     (folder / "README.md").write_text("\n".join(lines) + "\n")
+
+
+def contamination_note(config: TrainConfig) -> list[str]:
+    """A warning for the model card when a dev file is also a training file."""
+    shared = sorted(set(config.dev) & set(config.train))
+    if not shared:
+        return []
+    return [f"**These dev files are also training data ({', '.join(shared)}): the scores below measure fit, "
+            "not generalisation. Use held-out scores of the same recipe instead.**", ""]
 
 
 def build_parser() -> argparse.ArgumentParser:

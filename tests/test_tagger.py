@@ -172,3 +172,21 @@ def test_pinned_base_encoder_refuses_a_different_file(tmp_path):
     with pytest.raises(ValueError, match="refusing a re-packaged file"):
         verify_sha256(fake, BASE_ENCODER_SHA256)
     verify_sha256(fake, sha256_file(fake))
+
+
+def test_default_precision_and_bf16_option(tiny_model_dir, monkeypatch):
+    import torch
+
+    from nercore.tagger import default_dtype, native_bf16
+
+    assert default_dtype(torch.device("cpu")) == torch.float32
+    assert default_dtype(torch.device("cuda")) == torch.bfloat16
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert not native_bf16(torch.device("cpu"))
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert native_bf16(torch.device("cpu"))
+    tagger = Tagger.load(tiny_model_dir, device="cpu", dtype=torch.bfloat16)
+    assert next(tagger.model.encoder.parameters()).dtype == torch.bfloat16
+    for text, entities in zip(ODD_TEXTS, tagger.tag(ODD_TEXTS)):
+        check_entities(text, entities, tagger)

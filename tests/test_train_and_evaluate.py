@@ -103,3 +103,9 @@ def test_select_last_keeps_the_final_epoch(conll, tiny_base, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["best_epoch"] == 3
     assert json.loads((out / "nercore.json").read_text())["training"]["best_epoch"] == 3
+
+
+def test_model_card_warns_when_dev_data_is_training_data(conll, tiny_base, tmp_path):
+    out = tmp_path / "m"
+    assert train_main(["--train", str(conll), "--dev", str(conll), "--base-model", str(tiny_base), "--output", str(out), "--epochs", "1"]) == 0
+    assert "also training data" in (out / "README.md").read_text()
