@@ -48,7 +48,7 @@ def inspect_model(model: str | None) -> ModelInfo:
     folder = resolve_model_folder(model)
     check_model_folder(folder)
     settings = TaggerSettings(**json.loads((folder / SETTINGS_FILE).read_text()))
-    return ModelInfo(settings.training.get("name") or folder.name, folder_version(folder))
+    return ModelInfo(settings.model_name(folder), folder_version(folder))
 
 
 def merge_counts(a: dict, b: dict) -> dict:

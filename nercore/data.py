@@ -30,12 +30,17 @@ class Sentence:
     tokens: tuple[str, ...]
     tags: tuple[str, ...]
 
-    def text_and_spans(self) -> tuple[str, list[tuple[str, int, int]]]:
-        """The tokens joined by single spaces, and the gold entities as character spans."""
+    def token_starts(self) -> list[int]:
+        """Character offset of each token in the tokens joined by single spaces."""
         starts, pos = [], 0
         for token in self.tokens:
             starts.append(pos)
             pos += len(token) + 1
+        return starts
+
+    def text_and_spans(self) -> tuple[str, list[tuple[str, int, int]]]:
+        """The tokens joined by single spaces, and the gold entities as character spans."""
+        starts = self.token_starts()
         text = " ".join(self.tokens)
         spans = [
             (t, starts[s], starts[e - 1] + len(self.tokens[e - 1])) for t, s, e in bio_spans(self.tags)

@@ -64,6 +64,10 @@ class TaggerSettings:
         if not 1 <= self.stride <= self.max_length - 2:
             raise ValueError(f"expected 1 <= stride <= max_length - 2, got {self.stride}")
 
+    def model_name(self, folder: Path) -> str:
+        """The name recorded at training time, else the folder's name."""
+        return self.training.get("name") or folder.name
+
     @property
     def window(self) -> int:
         """Sub-words per window, the two special tokens left out."""

@@ -60,20 +60,26 @@ class Window:
         return self.token_end - self.token_start
 
 
-def encode_text(tokenizer, text: str) -> EncodedText:
-    """Tokenise one text with a fast tokenizer, keeping word structure and offsets."""
-    encoding = tokenizer(
-        text,
+def encode_texts(tokenizer, texts: list[str]) -> list[EncodedText]:
+    """Tokenise texts with a fast tokenizer (one batched call), keeping words and offsets.
+
+    Inference and training both tokenise through this function, so they see the same words.
+    """
+    batch = tokenizer(
+        texts,
         add_special_tokens=False,
         return_offsets_mapping=True,
         return_attention_mask=False,
         return_token_type_ids=False,
         verbose=False,
     )
-    input_ids = np.asarray(encoding["input_ids"], dtype=np.int64)
-    offsets = np.asarray(encoding["offset_mapping"], dtype=np.int64).reshape(-1, 2)
-    word_ids = np.asarray([-1 if w is None else w for w in encoding.word_ids()], dtype=np.int64)
-    return encoded_from_arrays(input_ids, offsets, word_ids)
+    encoded = []
+    for enc in batch.encodings:
+        word_ids = np.fromiter((-1 if w is None else w for w in enc.word_ids), dtype=np.int64, count=len(enc.ids))
+        ids = np.asarray(enc.ids, dtype=np.int64)
+        offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
+        encoded.append(encoded_from_arrays(ids, offsets, word_ids))
+    return encoded
 
 
 def encoded_from_arrays(input_ids: np.ndarray, offsets: np.ndarray, word_ids: np.ndarray) -> EncodedText:

@@ -27,7 +27,7 @@ import torch
 from nercore.crf import marginals, viterbi_decode
 from nercore.entity import Entity
 from nercore.model import BertCrf
-from nercore.preprocess import EncodedText, Window, encoded_from_arrays, make_windows
+from nercore.preprocess import EncodedText, Window, encode_texts, make_windows
 from nercore.sources import folder_version, resolve_model_folder
 
 log = logging.getLogger(__name__)
@@ -197,8 +197,7 @@ class Tagger:
         if not quantize:
             net.encoder.to(dtype=dtype)
             net.classifier.to(dtype=dtype)
-        name = net.settings.training.get("name") or folder.name
-        return cls(net, tokenizer, device, batch_tokens=batch_tokens, name=name, version=folder_version(folder))
+        return cls(net, tokenizer, device, batch_tokens=batch_tokens, name=net.settings.model_name(folder), version=folder_version(folder))
 
     # -- stage 1 ---------------------------------------------------------------------------
     def preprocess(self, texts: Sequence[str]) -> Prepared:
@@ -208,26 +207,12 @@ class Tagger:
                 raise ValueError(f"expected texts of type str, got {type(text).__name__} at index {i}")
         if not texts:
             return Prepared([], [])
-        batch = self.tokenizer(
-            list(texts),
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-            verbose=False,
-        )
-        encoded, windows = [], []
-        for i, enc in enumerate(batch.encodings):
-            word_ids = np.fromiter((-1 if w is None else w for w in enc.word_ids), dtype=np.int64, count=len(enc.ids))
-            item = encoded_from_arrays(
-                np.asarray(enc.ids, dtype=np.int64), np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2), word_ids
-            )
-            encoded.append(item)
-            windows.extend(make_windows(item, i, self.settings.window, self.settings.stride))
+        encoded = encode_texts(self.tokenizer, list(texts))
+        windows = [w for i, item in enumerate(encoded) for w in make_windows(item, i, self.settings.window, self.settings.stride)]
         return Prepared(encoded, windows)
 
     # -- stage 2 ---------------------------------------------------------------------------
-    def batches(self, windows: Sequence[Window], encoded: Sequence[EncodedText]) -> list[list[int]]:
+    def batches(self, windows: Sequence[Window]) -> list[list[int]]:
         """Window indices grouped into forward batches: longest first, within the sub-word budget."""
         order = sorted(range(len(windows)), key=lambda i: (-windows[i].num_tokens, i))
         groups: list[list[int]] = []
@@ -257,7 +242,7 @@ class Tagger:
         out = torch.zeros((total, len(self.label_set)), dtype=torch.float32, device=self.device)
         cls_id, sep_id, pad_id = self._special
         pin = self.device.type == "cuda"
-        for group in self.batches(windows, encoded):
+        for group in self.batches(windows):
             width = max(windows[i].num_tokens for i in group) + 2
             n_words = max(len(windows[i].word_ids) for i in group)
             ids = np.full((len(group), width), pad_id, dtype=np.int64)

@@ -25,7 +25,7 @@ import torch
 
 from nercore.data import DataError, Sentence, read_conll
 from nercore.labels import LabelSet
-from nercore.preprocess import encoded_from_arrays, window_bounds
+from nercore.preprocess import encode_texts, window_bounds
 
 log = logging.getLogger("nercore.train")
 
@@ -82,11 +82,7 @@ class Example:
 
 def word_tags(sentence: Sentence, word_start_char: np.ndarray) -> list[str]:
     """Tags of the tokenizer's words: a token's first word takes its tag, later words continue it."""
-    starts, pos = [], 0
-    for token in sentence.tokens:
-        starts.append(pos)
-        pos += len(token) + 1
-    starts_np = np.asarray(starts)
+    starts_np = np.asarray(sentence.token_starts())
     owner = np.searchsorted(starts_np, word_start_char, side="right") - 1
     tags = []
     for w, t in enumerate(owner.tolist()):
@@ -102,12 +98,9 @@ def build_examples(sentences: Sequence[Sentence], tokenizer, label_set: LabelSet
     from nercore.labels import to_bio
 
     texts = [s.text_and_spans()[0] for s in sentences]
-    batch = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, return_attention_mask=False, return_token_type_ids=False, verbose=False)
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     examples = []
-    for sentence, enc in zip(sentences, batch.encodings):
-        word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
-        encoded = encoded_from_arrays(np.asarray(enc.ids, dtype=np.int64), np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2), word_ids)
+    for sentence, encoded in zip(sentences, encode_texts(tokenizer, texts)):
         if encoded.num_words == 0:
             continue
         labels = np.asarray(label_set.encode(to_bio(word_tags(sentence, encoded.word_start_char))))

@@ -67,7 +67,7 @@ def test_results_do_not_depend_on_batching_or_neighbours(tiny_model_dir):
     texts = ODD_TEXTS + [" ".join(["fever"] * 200)]
     alone = [small.tag([t])[0] for t in texts]
     together = large.tag(texts)
-    assert len(small.batches(small.preprocess(texts).windows, None)) > 1
+    assert len(small.batches(small.preprocess(texts).windows)) > 1
     for a, b in zip(alone, together):
         assert [(e.entity_type, e.start_char, e.end_char) for e in a] == [(e.entity_type, e.start_char, e.end_char) for e in b]
         np.testing.assert_allclose([e.score for e in a], [e.score for e in b], atol=1e-5)
