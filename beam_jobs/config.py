@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch-chars", type=int, default=JobConfig.max_batch_chars, help="characters per inference batch; Beam grows batches adaptively up to this (default: %(default)s)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when the worker has one)")
     p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
-                   help="encoder precision; auto: bfloat16 on GPU, float32 on CPU (bfloat16 is ~2.4x faster on CPUs with native "
-                   "bfloat16, same devel F1, but entities may then vary slightly with batching) (default: %(default)s)")
+                   help="encoder precision; auto: bfloat16 on GPU and on CPUs with native bfloat16 (AVX512-BF16/AMX; ~2.5x faster "
+                   "than float32 at the same devel F1), else float32. Output never depends on batching, but float32 and "
+                   "bfloat16 runs can differ in a few entities (default: %(default)s)")
     p.add_argument("--quantize", action="store_true", help="dynamic int8 quantisation of the encoder (CPU workers; costs 1-2 F1 points)")
     p.add_argument("--large-model", action="store_true", help="one model per machine, shared across processes (Beam's large_model)")
     p.add_argument("--model-copies", type=int, default=None, help="exact number of model copies per machine (e.g. one per GPU)")

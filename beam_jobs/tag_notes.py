@@ -121,7 +121,8 @@ class ToEntityRows(beam.DoFn):
         self._tokens.inc(result.tokens)
         yield beam.pvalue.TaggedOutput(
             "counts",
-            {"notes_tagged": 1, "entities": len(result.entities), "entities_by_type": by_type, "windows": result.windows, "tokens": result.tokens},
+            {"notes_tagged": 1, "entities": len(result.entities), "entities_by_type": by_type, "windows": result.windows, "tokens": result.tokens,
+             "notes_by_precision": {result.precision or "unknown": 1}},
         )
 
 
@@ -215,6 +216,7 @@ def summarise(staging: str, plan: InputPlan, model: ModelInfo, seconds: float) -
         "entities": counts.get("entities", 0),
         "entities_by_type": dict(sorted(counts.get("entities_by_type", {}).items())),
         "rejects_by_reason": dict(sorted(counts.get("rejects_by_reason", {}).items())),
+        "notes_by_precision": dict(sorted(counts.get("notes_by_precision", {}).items())),
         "windows": counts.get("windows", 0),
         "tokens": counts.get("tokens", 0),
         "seconds": round(seconds, 3),
@@ -274,7 +276,9 @@ def format_summary(summary: dict, output: str) -> str:
     if summary["rejects_by_reason"]:
         lines.append("rejects by reason")
         lines += [f"  {r:<30}{n:>6,}" for r, n in summary["rejects_by_reason"].items()]
+    precision = ", ".join(f"{p} ({n:,} notes)" for p, n in summary.get("notes_by_precision", {}).items())
     lines += [f"windows {summary['windows']:,}, sub-words {summary['tokens']:,}, {summary['seconds']:.1f} s",
+              f"encoder precision: {precision or '-'}",
               f"model {summary['model_name']} ({summary['model_version']})", f"output: {output}"]
     return "\n".join(lines)
 

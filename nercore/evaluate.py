@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when present)")
     p.add_argument("--batch-tokens", type=int, default=8192, help="padded sub-words per forward batch")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto",
-                   help="encoder precision; auto: bfloat16 on GPU, float32 on CPU")
+                   help="encoder precision; auto: bfloat16 where native (GPU, CPUs with AVX512-BF16/AMX), else float32")
     p.add_argument("--quantize", action="store_true", help="dynamic int8 quantisation (CPU)")
     return p
 

@@ -10,7 +10,11 @@ Tagging runs in three stages, as in transformers' token-classification pipeline:
    BIO-constrained Viterbi with forward-backward marginals on the device, then BIO tags turned
    into character spans (pure, vectorised).
 
-A text's windows may ride in different batches; the result does not depend on batching.
+A text's windows may ride in different batches; the result does not depend on batching. Each
+window is padded to a width fixed by its own length (``padded_width``) and batches hold windows
+of one width only, so a window goes through the encoder with the same shapes whichever windows
+share its batch: on the CPU its emissions are then bit-identical across batchings, in bfloat16
+as in float32 (CPU matrix kernels do not change their sums with the number of rows).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ DEFAULT_BATCH_TOKENS = 8192
 DEFAULT_CHUNK_TEXTS = 256
 # Padded steps × rows per Viterbi batch; bounds memory on very long notes.
 DECODE_BUDGET = 1 << 16
+# Windows are padded up to a multiple of this many positions (see ``Tagger.padded_width``).
+WIDTH_STEP = 32
 
 
 @dataclass(frozen=True)
@@ -61,11 +67,13 @@ class Decoded:
 
 @dataclass(frozen=True)
 class TagResult:
-    """One text's entities, with how many windows and sub-words it took."""
+    """One text's entities, with how many windows and sub-words it took and the encoder's
+    precision ("float32", "bfloat16", "int8")."""
 
     entities: list[Entity]
     windows: int
     tokens: int
+    precision: str = ""
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -82,15 +90,15 @@ def native_bf16(device: torch.device) -> bool:
 
 
 def default_dtype(device: torch.device) -> torch.dtype:
-    """bfloat16 on CUDA, float32 on CPU.
+    """bfloat16 where the device runs it natively (``native_bf16``), else float32.
 
-    float32 output does not depend on batch composition (scores agree to ~1e-5), so a CPU job
-    gives the same entities on every runner. bfloat16 on a CPU with native support
-    (``native_bf16``) is about 2.4x faster at the same devel F1 (within 0.05 point), but a few
-    percent of notes then get slightly different spans depending on which notes share a batch:
-    ask for it with ``dtype=torch.bfloat16`` when speed matters more than bit-stable output.
+    On a CPU with AVX512-BF16 or AMX, bfloat16 is about 2.5x faster than float32 at the same
+    devel F1 (within 0.05 point, ``bench.precision``), and thanks to fixed window widths its
+    output does not depend on batch composition either. Entities can differ from a float32 run
+    in a few places, so a job's dtype is part of what makes its output reproducible: pass
+    ``dtype=torch.float32`` to get the float32 results on any CPU.
     """
-    return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return torch.bfloat16 if native_bf16(device) else torch.float32
 
 
 def choose_device(device: str | torch.device | None) -> torch.device:
@@ -135,6 +143,7 @@ class Tagger:
         self.chunk_texts = DEFAULT_CHUNK_TEXTS
         self.settings = model.settings
         self.label_set = model.label_set
+        self.precision = encoder_precision(model.encoder)
         self._special = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id or 0)
         self._crf = tuple(t.to(device) for t in model.crf_scores())
         labels = self.label_set.labels
@@ -161,8 +170,8 @@ class Tagger:
                 default model.
             device: "cpu", "cuda", ... or None to pick CUDA when present.
             batch_tokens: padded sub-words per forward batch.
-            dtype: encoder dtype; None picks ``default_dtype(device)``: bfloat16 on CUDA, float32
-                on CPU (bfloat16 on CPU is faster where native, see ``default_dtype``).
+            dtype: encoder dtype; None picks ``default_dtype(device)``: bfloat16 on CUDA and on
+                CPUs with native bfloat16, else float32.
             quantize: dynamic int8 quantisation of the encoder's linear layers (CPU only; faster
                 than float32 but about 1-2 F1 points less accurate on held-out devel sets).
             max_length, stride: override the saved window settings (sub-words per window with
@@ -212,19 +221,25 @@ class Tagger:
         return Prepared(encoded, windows)
 
     # -- stage 2 ---------------------------------------------------------------------------
+    def padded_width(self, window: Window) -> int:
+        """Encoder input width of a window: its sub-words and two special tokens, rounded up to
+        a multiple of ``WIDTH_STEP`` but not past ``max_length``. It depends on the window alone."""
+        length = window.num_tokens + 2
+        return max(length, min(-(-length // WIDTH_STEP) * WIDTH_STEP, self.settings.max_length))
+
     def batches(self, windows: Sequence[Window]) -> list[list[int]]:
-        """Window indices grouped into forward batches: longest first, within the sub-word budget."""
-        order = sorted(range(len(windows)), key=lambda i: (-windows[i].num_tokens, i))
+        """Window indices grouped into forward batches of one padded width each, widest first,
+        each within the ``batch_tokens`` budget of padded sub-words."""
+        widths = [self.padded_width(w) for w in windows]
+        order = sorted(range(len(windows)), key=lambda i: (-widths[i], -windows[i].num_tokens, i))
         groups: list[list[int]] = []
         current: list[int] = []
-        width = 0
         for i in order:
-            length = windows[i].num_tokens + 2
-            if current and (len(current) + 1) * max(width, length) > self.batch_tokens:
+            width = widths[i]
+            if current and (widths[current[0]] != width or (len(current) + 1) * width > self.batch_tokens):
                 groups.append(current)
-                current, width = [], 0
+                current = []
             current.append(i)
-            width = max(width, length)
         if current:
             groups.append(current)
         return groups
@@ -243,7 +258,7 @@ class Tagger:
         cls_id, sep_id, pad_id = self._special
         pin = self.device.type == "cuda"
         for group in self.batches(windows):
-            width = max(windows[i].num_tokens for i in group) + 2
+            width = self.padded_width(windows[group[0]])
             n_words = max(len(windows[i].word_ids) for i in group)
             ids = np.full((len(group), width), pad_id, dtype=np.int64)
             attention = np.zeros((len(group), width), dtype=np.int64)
@@ -371,7 +386,14 @@ class Tagger:
     def _run(self, texts: Sequence[str], prepared: Prepared) -> list[TagResult]:
         entities = self.postprocess(texts, prepared, self.forward(prepared))
         windows = np.bincount(np.asarray([w.text_index for w in prepared.windows], dtype=np.int64), minlength=len(texts))
-        return [TagResult(e, int(windows[i]), prepared.encoded[i].num_tokens) for i, e in enumerate(entities)]
+        return [TagResult(e, int(windows[i]), prepared.encoded[i].num_tokens, self.precision) for i, e in enumerate(entities)]
+
+
+def encoder_precision(encoder: torch.nn.Module) -> str:
+    """"int8" for a dynamically quantised encoder, else the dtype of its weights ("float32", ...)."""
+    if any(type(m).__module__.startswith("torch.ao.nn.quantized") for m in encoder.modules()):
+        return "int8"
+    return str(next(encoder.parameters()).dtype).removeprefix("torch.")
 
 
 def quantize_linear_int8(module: torch.nn.Module) -> torch.nn.Module:

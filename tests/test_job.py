@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from beam_jobs.samples import sample_rows, write_sample_notes
-from beam_jobs.tag_notes import main, run
+from beam_jobs.tag_notes import format_summary, main, run
+from nercore import Tagger
 from schemas import ENTITY_BASE_SCHEMA, REJECT_SCHEMA, SchemaError, entity_schema
 from tests.fakes import BOOM, FakeHandler
 
@@ -48,6 +49,9 @@ def test_job_on_sample_notes_with_tiny_model(tiny_model_dir, tmp_path):
     assert sum(summary["entities_by_type"].values()) == summary["entities"]
     check_offsets(entities, {r["note_id"]: r["text"] for r in rows if r["note_id"]})
     assert summary["windows"] > summary["notes_tagged"]  # the long note and the tiny window
+    precision = Tagger.load(tiny_model_dir, device="cpu").precision
+    assert summary["notes_by_precision"] == {precision: summary["notes_tagged"]}
+    assert f"encoder precision: {precision} ({summary['notes_tagged']:,} notes)" in format_summary(summary, str(out))
     rejects = read_dir(out, "rejects")
     assert rejects.schema.equals(REJECT_SCHEMA)
     assert set(rejects.column_names) == {"note_id", "reason", "source_file"}

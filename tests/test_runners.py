@@ -35,5 +35,4 @@ def test_runners_give_identical_entities(reference, tiny_model_dir, runner_args)
     summary = run(["--input", str(notes), "--output", str(out), "--model", str(tiny_model_dir), *runner_args])
     got = entities(out)
     assert summary["entities"] == len(expected) > 0
-    assert got.keys() == expected.keys()
-    assert max(abs(got[k] - expected[k]) for k in got) < 1e-4
+    assert got == expected  # same spans and bit-identical scores, whatever the bundles and batches
