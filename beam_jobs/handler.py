@@ -42,7 +42,7 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
     ):
         # With element_size_fn, Beam's batch sizes are measured in its units: characters here.
         super().__init__(
-            min_batch_size=min(20_000, max_batch_chars),
+            min_batch_size=max_batch_chars // 4,
             max_batch_size=max_batch_chars,
             element_size_fn=note_size,
             large_model=large_model,
