@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,4 +139,25 @@ def read_pubtator(path: str | Path, type_map: dict[str, str] | None = None) -> l
             docs.append(Document(doc_id, text, tuple(sorted(spans, key=lambda s: (s[1], s[2], s[0])))))
     if not docs:
         raise DataError(f"{path}: empty file (no documents)")
+    return docs
+
+
+def join_sentences(sentences: Sequence[Sentence], per_document: int) -> list[Document]:
+    """Consecutive sentences joined by single spaces into documents of ``per_document`` each.
+
+    CoNLL files keep sentences in document order, so this rebuilds long, realistic texts from
+    them, for scoring how a model does on windows full of context. Gold spans are shifted to
+    the joined text.
+    """
+    if per_document < 1:
+        raise ValueError(f"expected per_document >= 1, got {per_document}")
+    docs = []
+    for first in range(0, len(sentences), per_document):
+        parts, spans, offset = [], [], 0
+        for sentence in sentences[first : first + per_document]:
+            text, gold = sentence.text_and_spans()
+            spans.extend((kind, start + offset, end + offset) for kind, start, end in gold)
+            parts.append(text)
+            offset += len(text) + 1
+        docs.append(Document(f"sentences-{first}", " ".join(parts), tuple(spans)))
     return docs

@@ -48,8 +48,8 @@ class TaggerSettings:
 
     labels: list[str]
     tag_format: str = "BIO"
-    max_length: int = 256
-    stride: int = 192
+    max_length: int = 128
+    stride: int = 112
     base_model: str = ""
     dropout: float = 0.1
     training: dict = field(default_factory=dict)

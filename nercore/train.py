@@ -44,8 +44,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup: float = 0.1
     batch_size: int = 32
-    max_length: int = 256
-    stride: int = 192
+    max_length: int = 128
+    stride: int = 112
     dropout: float = 0.1
     seed: int = 13
     device: str | None = None
@@ -53,6 +53,7 @@ class TrainConfig:
     half: bool = False
     name: str = ""
     select: str = "best"
+    pack: bool = False
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -111,6 +112,30 @@ def build_examples(sentences: Sequence[Sentence], tokenizer, label_set: LabelSet
             ids = np.concatenate([[cls_id], encoded.input_ids[lo:hi], [sep_id]])
             examples.append(Example(ids, encoded.word_first_token[words] - lo + 1, labels[words]))
     return examples
+
+
+def pack_sentences(sentences: Sequence[Sentence], tokenizer, window: int, rng: random.Random) -> list[Sentence]:
+    """Join runs of consecutive sentences into longer training texts.
+
+    Each packed text takes sentences in file order while they fit a budget drawn uniformly from
+    1..``window`` sub-words (a longer sentence stays alone), so training sees single sentences
+    as well as windows full of context, as inference does on long notes. Tags are made BIO per
+    sentence first, so no entity runs across a sentence boundary.
+    """
+    from nercore.labels import to_bio
+
+    counts = [e.num_tokens for e in encode_texts(tokenizer, [s.text_and_spans()[0] for s in sentences])] if sentences else []
+    packed = []
+    i = 0
+    while i < len(sentences):
+        budget, used, j = rng.randint(1, window), counts[i], i + 1
+        while j < len(sentences) and used + counts[j] <= budget:
+            used += counts[j]
+            j += 1
+        run = sentences[i:j]
+        packed.append(Sentence(tuple(t for s in run for t in s.tokens), tuple(t for s in run for t in to_bio(s.tags))))
+        i = j
+    return packed
 
 
 def collate(examples: Sequence[Example], pad_id: int) -> dict[str, torch.Tensor]:
@@ -202,12 +227,16 @@ def train(config: TrainConfig) -> dict:
 
     seed_everything(config.seed)
     device = choose_device(config.device)
-    train_sentences = [s for path in config.train for s in read_conll(path)]
+    base_path, base_record = resolve_base_model(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base_path)
+    pack_rng = random.Random(config.seed)
+    train_sentences = [
+        s for path in config.train
+        for s in (pack_sentences(read_conll(path), tokenizer, config.max_length - 2, pack_rng) if config.pack else read_conll(path))
+    ]
     dev_sets = {path: read_conll(path) for path in config.dev}
     types = sorted({tag[2:] for s in train_sentences for tag in s.tags if tag != "O"})
     label_set = LabelSet(types)
-    base_path, base_record = resolve_base_model(config.base_model)
-    tokenizer = AutoTokenizer.from_pretrained(base_path)
     settings = TaggerSettings(labels=list(label_set.labels), max_length=config.max_length, stride=config.stride, base_model=base_record, dropout=config.dropout)
     model = BertCrf.from_encoder(base_path, settings).to(device)
     examples = build_examples(train_sentences, tokenizer, label_set, settings.window)
@@ -309,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when present)")
     p.add_argument("--half", action="store_true", help="store encoder weights in float16")
     p.add_argument("--name", default="", help="model name recorded in the card")
+    p.add_argument("--pack", action="store_true",
+                   help="join consecutive sentences into texts of up to --max-length sub-words (random lengths), so the model learns long context")
     p.add_argument("--select", choices=("best", "last"), default="best",
                    help="keep the epoch with the best mean dev F1, or the last one (for a final run whose dev data is in --train)")
     return p

@@ -1,6 +1,6 @@
 import pytest
 
-from nercore.data import DataError, Sentence, read_conll, read_pubtator
+from nercore.data import DataError, Sentence, join_sentences, read_conll, read_pubtator
 from nercore.metrics import strict_scores
 
 
@@ -29,6 +29,20 @@ def test_conll_errors_name_file_and_line(tmp_path, content, message):
     with pytest.raises(DataError, match=message) as err:
         read_conll(path)
     assert "bad.tsv" in str(err.value)
+
+
+def test_joined_sentences_keep_gold_spans_on_the_joined_text():
+    sentences = [
+        Sentence(("Aspirin", "causes", "liver", "injury"), ("B-Chemical", "O", "B-Disease", "I-Disease")),
+        Sentence(("No", "fever", "."), ("O", "B-Disease", "O")),
+        Sentence(("Lithium",), ("B-Chemical",)),
+    ]
+    docs = join_sentences(sentences, 2)
+    assert [d.text for d in docs] == ["Aspirin causes liver injury No fever .", "Lithium"]
+    assert [[d.text[s:e] for _, s, e in d.spans] for d in docs] == [["Aspirin", "liver injury", "fever"], ["Lithium"]]
+    assert [t for d in docs for t, _, _ in d.spans] == ["Chemical", "Disease", "Disease", "Chemical"]
+    with pytest.raises(ValueError, match="per_document >= 1"):
+        join_sentences(sentences, 0)
 
 
 def test_pubtator_reader(tmp_path):

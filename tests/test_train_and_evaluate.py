@@ -51,7 +51,7 @@ def test_training_learns_a_tiny_set_and_saves_a_loadable_model(conll, tiny_base,
 
 
 def test_training_is_reproducible_with_a_seed(conll, tiny_base, tmp_path, capsys):
-    args = ["--train", str(conll), "--dev", str(conll), "--base-model", str(tiny_base), "--epochs", "2", "--batch-size", "2", "--seed", "7"]
+    args = ["--train", str(conll), "--dev", str(conll), "--base-model", str(tiny_base), "--epochs", "2", "--batch-size", "2", "--seed", "7", "--pack"]
     assert train_main(args + ["--output", str(tmp_path / "a")]) == 0
     assert train_main(args + ["--output", str(tmp_path / "b")]) == 0
     assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
@@ -109,3 +109,29 @@ def test_model_card_warns_when_dev_data_is_training_data(conll, tiny_base, tmp_p
     out = tmp_path / "m"
     assert train_main(["--train", str(conll), "--dev", str(conll), "--base-model", str(tiny_base), "--output", str(out), "--epochs", "1"]) == 0
     assert "also training data" in (out / "README.md").read_text()
+
+
+def test_packed_sentences_keep_order_and_tags_and_fit_the_window():
+    import random
+
+    from transformers import AutoTokenizer
+
+    from nercore.data import Sentence
+    from nercore.labels import to_bio
+    from nercore.train import pack_sentences
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder())
+    rng = random.Random(0)
+    sentences = [Sentence(tuple(w for w, _ in s), tuple(t for _, t in s)) for s in SENTENCES * 30]
+    # IOB1: an I- tag that opens a sentence starts an entity; it must not join the previous one.
+    sentences.append(Sentence(("lithium", "toxicity"), ("I-Chemical", "I-Disease")))
+    sentences.append(Sentence(("cisplatin", "."), ("I-Chemical", "O")))
+    packed = pack_sentences(sentences, tokenizer, 20, rng)
+    assert [t for s in packed for t in s.tokens] == [t for s in sentences for t in s.tokens]
+    assert [t for s in packed for t in s.tags] == [t for s in sentences for t in to_bio(s.tags)]
+    sizes = [len(tokenizer(" ".join(s.tokens), add_special_tokens=False)["input_ids"]) for s in packed]
+    originals = {" ".join(s.tokens) for s in sentences}
+    assert all(size <= 20 or " ".join(s.tokens) in originals for s, size in zip(packed, sizes))
+    assert any(" ".join(s.tokens) in originals for s in packed)  # some stay single sentences
+    assert max(len(s.tokens) for s in packed) > max(len(s.tokens) for s in sentences)  # some join several
+    assert pack_sentences(sentences, tokenizer, 20, random.Random(0)) == packed  # seeded, reproducible
