@@ -8,12 +8,12 @@ set. Use a model whose devel sets were held out of training, or the check means 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
 import torch
 
+from bench.report import heading, publish
 from nercore.data import read_conll
 from nercore.evaluate import evaluate_sentences
 
@@ -51,11 +51,9 @@ def main(argv=None) -> int:
         verdicts.append(f"- {v}: {'within' if worst >= -0.5 else 'NOT within'} 0.5 F1 point of float32 (worst {worst:+.2f}).")
     if "bfloat16" not in names:
         verdicts.append("- bfloat16: skipped, this CPU has no native bfloat16.")
-    report = "\n".join([f"## {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, precision vs accuracy (CPU), model {args.model or 'bundled default'}", "",
+    report = "\n".join([heading(f"precision vs accuracy (CPU), model {args.model or 'bundled default'}"), "",
                         *verdicts, "", "Strict F1, difference to float32 in points:", "", *lines, ""])
-    print(report)
-    existing = args.output.read_text() if args.output.exists() else "# Benchmarks\n"
-    args.output.write_text(existing.rstrip("\n") + "\n\n" + report)
+    publish(report, args.output)
     return 0
 
 

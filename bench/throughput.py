@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import multiprocessing as mp
 import os
 import platform
@@ -20,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.report import heading, publish
 
 REPO = Path(__file__).resolve().parent.parent
 MTSAMPLES = REPO.parent / "shared" / "data" / "mtsamples" / "mtsamples.csv"
@@ -216,7 +217,7 @@ def main(argv=None) -> int:
                 s = in_fresh_process(measure_tagger, model, args.device, [synthetic_note(words)], False, args.batch_tokens, 1)
                 rows.append((f"one note of {words:,} words", {**s, "notes": 1}))
 
-    title = f"## {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {args.device}, model {args.config or args.model or 'bundled default'}"
+    title = heading(f"{args.device}, model {args.config or args.model or 'bundled default'}")
     notes = [f"Machine: {machine()}; HF pipeline in float32 (its default)."]
     if args.device == "cpu":
         notes.append("GPU: unmeasured in this run.")
@@ -233,10 +234,7 @@ def main(argv=None) -> int:
         ref = base[default_name]
         notes.append(f"Beam job words/s = {100 * beam_row['words_s'] / ref['words_s']:.0f}% of Tagger.tag words/s (same default dtype).")
     report = "\n".join([title, "", *[f"- {n}" for n in notes], "", table(rows), ""])
-    print(report)
-    if not args.no_write:
-        existing = args.output.read_text() if args.output.exists() else "# Benchmarks\n\nWritten by `python -m bench.throughput`; newest last.\n"
-        args.output.write_text(existing.rstrip("\n") + "\n\n" + report)
+    publish(report, args.output, not args.no_write)
     return 0
 
 

@@ -12,10 +12,11 @@ BENCHMARKS.md. Use a model whose devel sets were held out of training.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import time
 from pathlib import Path
+
+from bench.report import heading, publish
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
@@ -64,12 +65,9 @@ def main(argv=None) -> int:
         mark = " (saved)" if (max_length, stride) == (saved.max_length, saved.stride) else ""
         lines.append(f"| {max_length}:{stride}{mark} | {f_sent:.4f} | {f_joined:.4f} | {f_ncbi:.4f} | {elapsed:.0f} |")
         print(lines[-1], flush=True)
-    report = "\n".join([f"## {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, window settings vs devel F1 on long texts, model {args.model or 'bundled default'}",
+    report = "\n".join([heading(f"window settings vs devel F1 on long texts, model {args.model or 'bundled default'}"),
                         "", f"- Strict F1; encoder precision {tagger.precision}; the model's saved setting is {saved.max_length}:{saved.stride}.", "", *lines, ""])
-    print(report)
-    if not args.no_write:
-        existing = args.output.read_text() if args.output.exists() else "# Benchmarks\n"
-        args.output.write_text(existing.rstrip("\n") + "\n\n" + report)
+    publish(report, args.output, not args.no_write)
     return 0
 
 
