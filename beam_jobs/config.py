@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--passthrough", default="", metavar="COL,COL", help="input columns to copy onto every entity row")
     p.add_argument("--max-note-chars", type=int, default=JobConfig.max_note_chars, help="longer notes are rejected (default: %(default)s); shorter ones are windowed, never truncated")
     p.add_argument("--batch-tokens", type=int, default=JobConfig.batch_tokens, help="padded sub-words per forward pass (default: %(default)s)")
-    p.add_argument("--max-batch-chars", type=int, default=JobConfig.max_batch_chars, help="characters per inference batch; Beam grows batches adaptively up to this (default: %(default)s)")
+    p.add_argument("--max-batch-chars", type=int, default=JobConfig.max_batch_chars, help="characters per inference batch; batches are filled up to it (default: %(default)s)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when the worker has one)")
     p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
                    help="encoder precision; auto: bfloat16 on GPU and on CPUs with native bfloat16 (AVX512-BF16/AMX; ~2.5x faster "

@@ -41,8 +41,10 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         model_copies: int | None = None,
     ):
         # With element_size_fn, Beam's batch sizes are measured in its units: characters here.
+        # Batches are filled to max_batch_chars (flushed early only at a bundle's end): Beam's
+        # adaptive sizing would keep them near the minimum, and Tagger packs large batches best.
         super().__init__(
-            min_batch_size=max_batch_chars // 4,
+            min_batch_size=max_batch_chars,
             max_batch_size=max_batch_chars,
             element_size_fn=note_size,
             large_model=large_model,

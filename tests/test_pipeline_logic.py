@@ -87,3 +87,12 @@ def test_counts_are_also_beam_metrics_in_one_namespace():
     assert counters["entities"] == 3
     assert counters["entities_Disease"] == 2 and counters["entities_Chemical"] == 1
     assert counters["notes_tagged"] + counters["notes_rejected"] == counters["notes_read"]
+
+
+def test_inference_batches_are_filled_to_max_batch_chars():
+    from beam_jobs.handler import TaggerModelHandler, note_size
+
+    kwargs = TaggerModelHandler(None, max_batch_chars=123_456).batch_elements_kwargs()
+    assert kwargs["min_batch_size"] == kwargs["max_batch_size"] == 123_456
+    assert kwargs["element_size_fn"] is note_size
+    assert note_size({"text": "abc"}) == 4
