@@ -246,6 +246,11 @@ def run(argv: Sequence[str] | None = None, test_pipeline: beam.Pipeline | None =
     ``handler`` replaces the model handler (tests use a fake tagger).
     """
     config, pipeline_args = parse_args(argv)
+    return run_config(config, pipeline_args, test_pipeline, handler)
+
+
+def run_config(config: JobConfig, pipeline_args: Sequence[str], test_pipeline: beam.Pipeline | None = None, handler=None) -> dict:
+    """``run`` with the job's options already parsed (``pipeline_args`` go to Beam)."""
     plan = plan_inputs(config.inputs, config.passthrough)
     model = inspect_model(config.model)
     check_output_folder(config.output)
@@ -288,11 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("apache_beam", "transformers", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        summary = run(argv)
+        config, pipeline_args = parse_args(argv)
+        summary = run_config(config, pipeline_args)
     except (SchemaError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    config, _ = parse_args(argv)
     print(format_summary(summary, config.output))
     return 0
 
