@@ -9,7 +9,6 @@ folder. Per-row faults never stop the job: such rows go to the rejects table wit
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -42,12 +41,11 @@ class ModelInfo:
 
 def inspect_model(model: str | None) -> ModelInfo:
     """Resolve and check the model folder on the launcher, so a bad path fails before the pipeline."""
-    from nercore.model import SETTINGS_FILE, TaggerSettings, check_model_folder
+    from nercore.model import read_settings
     from nercore.sources import folder_version, resolve_model_folder
 
     folder = resolve_model_folder(model)
-    check_model_folder(folder)
-    settings = TaggerSettings(**json.loads((folder / SETTINGS_FILE).read_text()))
+    settings = read_settings(folder)
     return ModelInfo(settings.model_name(folder), folder_version(folder))
 
 

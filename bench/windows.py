@@ -36,6 +36,8 @@ def main(argv=None) -> int:
     from nercore import Tagger
     from nercore.data import join_sentences, read_conll, read_pubtator
     from nercore.evaluate import evaluate_documents, evaluate_sentences
+    from nercore.model import read_settings
+    from nercore.sources import resolve_model_folder
 
     p = argparse.ArgumentParser(prog="bench-windows", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="model folder (default: the bundled model)")
@@ -52,11 +54,9 @@ def main(argv=None) -> int:
     ncbi = read_pubtator(DATA / "ncbi_disease" / "pubtator" / "devel.txt")
     lines = ["| max_length:stride | BC5CDR devel sentences | BC5CDR devel, 20 sentences per text | NCBI-disease devel documents | seconds |",
              "| --- | --- | --- | --- | --- |"]
-    saved = None
+    saved = read_settings(resolve_model_folder(args.model))
     for max_length, stride in settings:
         tagger = Tagger.load(args.model, "cpu", max_length=max_length, stride=stride)
-        if saved is None:
-            saved = Tagger.load(args.model, "cpu").settings
         started = time.perf_counter()
         f_sent = evaluate_sentences(tagger, bc5cdr)["overall"]["f1"]
         f_joined = evaluate_documents(tagger, joined)["overall"]["f1"]

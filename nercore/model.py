@@ -167,13 +167,7 @@ class BertCrf(nn.Module):
     def load(cls, folder: str | Path) -> BertCrf:
         """Read a model folder written by ``save`` (float32, eval mode, on the CPU)."""
         folder = Path(folder)
-        check_model_folder(folder)
-        raw = json.loads((folder / SETTINGS_FILE).read_text())
-        if raw.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
-                f"expected model format_version {FORMAT_VERSION}, got {raw.get('format_version')!r} in {folder}"
-            )
-        settings = TaggerSettings(**raw)
+        settings = read_settings(folder)
         config = AutoConfig.from_pretrained(folder)
         encoder = AutoModel.from_config(config, add_pooling_layer=False)
         model = cls(encoder, settings)
@@ -189,6 +183,16 @@ class BertCrf(nn.Module):
         model.crf.end_transitions.data.copy_(head["crf.end_transitions"])
         model.crf.transitions.data.copy_(head["crf.transitions"])
         return model.eval()
+
+
+def read_settings(folder: str | Path) -> TaggerSettings:
+    """A model folder's ``TaggerSettings`` (checks the folder and the format version first)."""
+    folder = Path(folder)
+    check_model_folder(folder)
+    raw = json.loads((folder / SETTINGS_FILE).read_text())
+    if raw.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"expected model format_version {FORMAT_VERSION}, got {raw.get('format_version')!r} in {folder}")
+    return TaggerSettings(**raw)
 
 
 def check_model_folder(folder: Path) -> None:
