@@ -16,7 +16,7 @@ class JobConfig:
     model: str | None = None
     passthrough: tuple[str, ...] = ()
     max_note_chars: int = 1_000_000
-    batch_tokens: int = 8192
+    batch_tokens: int | None = None
     max_batch_chars: int = 400_000
     device: str | None = None
     dtype: str = "auto"
@@ -30,7 +30,7 @@ class JobConfig:
         if not self.output:
             raise ValueError("expected an --output folder, got an empty one")
         for name in ("max_note_chars", "batch_tokens", "max_batch_chars"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"expected --{name.replace('_', '-')} >= 1, got {getattr(self, name)}")
         if self.dtype not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"expected --dtype auto, float32 or bfloat16, got {self.dtype!r}")
@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="model folder (local, gs://, s3://) or hub name (default: the bundled model)")
     p.add_argument("--passthrough", default="", metavar="COL,COL", help="input columns to copy onto every entity row")
     p.add_argument("--max-note-chars", type=int, default=JobConfig.max_note_chars, help="longer notes are rejected (default: %(default)s); shorter ones are windowed, never truncated")
-    p.add_argument("--batch-tokens", type=int, default=JobConfig.batch_tokens, help="padded sub-words per forward pass (default: %(default)s)")
+    p.add_argument("--batch-tokens", type=int, default=JobConfig.batch_tokens, help="padded sub-words per encoder call (default: 2048 on CPU, 16384 on GPU); "
+                   "part of what fixes the output bit for bit, so pin it with --dtype on a mixed cluster")
     p.add_argument("--max-batch-chars", type=int, default=JobConfig.max_batch_chars, help="characters per inference batch; batches are filled up to it (default: %(default)s)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when the worker has one)")
     p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),

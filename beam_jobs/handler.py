@@ -34,7 +34,7 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         *,
         device: str | None = None,
         dtype: str = "auto",
-        batch_tokens: int = 8192,
+        batch_tokens: int | None = None,
         quantize: bool = False,
         max_batch_chars: int = 400_000,
         large_model: bool = False,

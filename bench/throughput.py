@@ -70,7 +70,7 @@ def peak_rss_mb() -> float:
 
 
 # -- measurements (each runs in its own process) ----------------------------------------------
-def measure_tagger(model: str | None, device: str, texts: list[str], quantize: bool, batch_tokens: int, repeats: int, dtype: str | None = None) -> dict:
+def measure_tagger(model: str | None, device: str, texts: list[str], quantize: bool, batch_tokens: int | None, repeats: int, dtype: str | None = None) -> dict:
     import torch
 
     from nercore import Tagger
@@ -176,7 +176,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     p.add_argument("--config", default=None, choices=("bert-base",), help="benchmark a random-weight model of this size instead")
     p.add_argument("--notes", type=int, default=200, help="mtsamples notes to tag")
-    p.add_argument("--batch-tokens", type=int, default=8192)
+    p.add_argument("--batch-tokens", type=int, default=None, help="default: the tagger's per-device default")
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--hf", action="store_true", help="also run the Hugging Face pipeline on the same notes")
     p.add_argument("--quantize", action="store_true", help="also run with dynamic int8 quantisation")

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--types", default=None, help="comma-separated entity types to score (default: all)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when present)")
-    p.add_argument("--batch-tokens", type=int, default=8192, help="padded sub-words per forward batch")
+    p.add_argument("--batch-tokens", type=int, default=None, help="padded sub-words per encoder call (default: 2048 on CPU, 16384 on GPU)")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto",
                    help="encoder precision; auto: bfloat16 where native (GPU, CPUs with AVX512-BF16/AMX), else float32")
     p.add_argument("--quantize", action="store_true", help="dynamic int8 quantisation (CPU)")

@@ -10,11 +10,13 @@ Tagging runs in three stages, as in transformers' token-classification pipeline:
    BIO-constrained Viterbi with forward-backward marginals on the device, then BIO tags turned
    into character spans (pure, vectorised).
 
-A text's windows may ride in different batches; the result does not depend on batching. Each
-window is padded to a width fixed by its own length (``padded_width``) and batches hold windows
-of one width only, so a window goes through the encoder with the same shapes whichever windows
-share its batch: on the CPU its emissions are then bit-identical across batchings, in bfloat16
-as in float32 (CPU matrix kernels do not change their sums with the number of rows).
+A text's windows may ride in different batches; the result does not depend on batching, by
+construction: each window is padded to a width fixed by its own length (``padded_width``), and
+every encoder call for that width has exactly ``rows_per_batch(width)`` rows, short batches
+being filled with empty rows. So the encoder always runs the same kernels on the same shapes,
+whichever windows share a batch. Matrix libraries may pick a kernel by the number of rows (oneDNN
+with AMX on Intel does: one row gives other sums than three), so a fixed width alone is not
+enough; a fixed shape is.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ from nercore.sources import folder_version, resolve_model_folder
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_TOKENS = 8192
+# Padded sub-words per encoder call (rows × width), by device type. Every call for a width has
+# the same shape (see the module docstring), so a short last batch costs up to this much padding:
+# on the CPU 2,048 is as fast as larger batches and keeps a lone note cheap; a GPU needs more rows.
+DEFAULT_BATCH_TOKENS = {"cpu": 2048, "cuda": 16384}
 # Texts per pipelined chunk: large enough for length-sorted batches, small enough to overlap.
 DEFAULT_CHUNK_TEXTS = 256
 # Padded steps × rows per Viterbi batch; bounds memory on very long notes.
@@ -101,6 +106,11 @@ def default_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if native_bf16(device) else torch.float32
 
 
+def default_batch_tokens(device: torch.device) -> int:
+    """Padded sub-words per encoder call when none is given: 2,048 on the CPU, 16,384 on a GPU."""
+    return DEFAULT_BATCH_TOKENS.get(device.type, DEFAULT_BATCH_TOKENS["cpu"])
+
+
 def choose_device(device: str | torch.device | None) -> torch.device:
     """The given device, or CUDA when available, else CPU."""
     if device is None:
@@ -126,10 +136,12 @@ class Tagger:
         tokenizer,
         device: torch.device,
         *,
-        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        batch_tokens: int | None = None,
         name: str = "",
         version: str = "",
     ):
+        if batch_tokens is None:
+            batch_tokens = default_batch_tokens(device)
         if batch_tokens < model.settings.max_length:
             raise ValueError(f"expected batch_tokens >= max_length ({model.settings.max_length}), got {batch_tokens}")
         if not getattr(tokenizer, "is_fast", False):
@@ -157,7 +169,7 @@ class Tagger:
         model: str | Path | None = None,
         device: str | torch.device | None = None,
         *,
-        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        batch_tokens: int | None = None,
         dtype: torch.dtype | None = None,
         quantize: bool = False,
         max_length: int | None = None,
@@ -169,7 +181,11 @@ class Tagger:
             model: local folder, ``gs://``/``s3://`` folder, hub name, or None for the bundled
                 default model.
             device: "cpu", "cuda", ... or None to pick CUDA when present.
-            batch_tokens: padded sub-words per forward batch.
+            batch_tokens: padded sub-words per encoder call (None: ``default_batch_tokens(device)``).
+                Part of what fixes the output: every call for a window width has
+                ``batch_tokens // width`` rows, so runs with the same value give bit-identical
+                results whatever the batching; runs with different values may differ in the last
+                bits of a score.
             dtype: encoder dtype; None picks ``default_dtype(device)``: bfloat16 on CUDA and on
                 CPUs with native bfloat16, else float32.
             quantize: dynamic int8 quantisation of the encoder's linear layers (CPU only; faster
@@ -227,22 +243,62 @@ class Tagger:
         length = window.num_tokens + 2
         return max(length, min(-(-length // WIDTH_STEP) * WIDTH_STEP, self.settings.max_length))
 
+    def rows_per_batch(self, width: int) -> int:
+        """Rows of every encoder call for windows of this padded width: ``batch_tokens // width``.
+
+        Fixed per width, so that a window's result never depends on how many others share its batch.
+        """
+        return max(1, self.batch_tokens // width)
+
     def batches(self, windows: Sequence[Window]) -> list[list[int]]:
         """Window indices grouped into forward batches of one padded width each, widest first,
-        each within the ``batch_tokens`` budget of padded sub-words."""
+        at most ``rows_per_batch(width)`` windows each (``forward`` fills the rest with empty rows)."""
         widths = [self.padded_width(w) for w in windows]
         order = sorted(range(len(windows)), key=lambda i: (-widths[i], -windows[i].num_tokens, i))
         groups: list[list[int]] = []
         current: list[int] = []
         for i in order:
             width = widths[i]
-            if current and (widths[current[0]] != width or (len(current) + 1) * width > self.batch_tokens):
+            if current and (widths[current[0]] != width or len(current) == self.rows_per_batch(width)):
                 groups.append(current)
                 current = []
             current.append(i)
         if current:
             groups.append(current)
         return groups
+
+    def batch_arrays(self, prepared: Prepared, group: Sequence[int], word_offsets: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Host arrays of one forward batch, of a shape fixed by its width (pure numpy).
+
+        Returns:
+            input_ids, attention_mask, word_positions: shape (rows_per_batch(width), width); rows
+            past the group's windows are empty ([CLS] [SEP]); word positions past a window's words
+            are 0. Then, for each word the batch supplies: its row, its column among the row's
+            words, and its index in the concatenated word sequence of all texts; shape (words,).
+        """
+        encoded, windows = prepared.encoded, prepared.windows
+        width = self.padded_width(windows[group[0]])
+        n_rows = self.rows_per_batch(width)
+        if len(group) > n_rows:
+            raise ValueError(f"expected at most {n_rows} windows of width {width} in a batch, got {len(group)}")
+        cls_id, sep_id, pad_id = self._special
+        ids = np.full((n_rows, width), pad_id, dtype=np.int64)
+        ids[:, 0], ids[:, 1] = cls_id, sep_id
+        attention = np.zeros((n_rows, width), dtype=np.int64)
+        attention[:, :2] = 1
+        positions = np.zeros((n_rows, width), dtype=np.int64)
+        targets, rows, cols = [], [], []
+        for row, i in enumerate(group):
+            w = windows[i]
+            source = encoded[w.text_index].input_ids[w.token_start : w.token_end]
+            ids[row, 1 : 1 + len(source)] = source
+            ids[row, 1 + len(source)] = sep_id
+            attention[row, : len(source) + 2] = 1
+            positions[row, : len(w.word_ids)] = w.word_positions
+            targets.append(w.word_ids + word_offsets[w.text_index])
+            rows.append(np.full(len(w.word_ids), row))
+            cols.append(np.arange(len(w.word_ids)))
+        return ids, attention, positions, np.concatenate(rows), np.concatenate(cols), np.concatenate(targets)
 
     @torch.inference_mode()
     def forward(self, prepared: Prepared) -> torch.Tensor:
@@ -251,38 +307,17 @@ class Tagger:
         Returns:
             shape (total_words, labels), float32, on the tagger's device.
         """
-        encoded, windows = prepared.encoded, prepared.windows
-        offsets = np.cumsum([0] + [e.num_words for e in encoded])
-        total = int(offsets[-1])
-        out = torch.zeros((total, len(self.label_set)), dtype=torch.float32, device=self.device)
-        cls_id, sep_id, pad_id = self._special
+        offsets = np.cumsum([0] + [e.num_words for e in prepared.encoded])
+        out = torch.zeros((int(offsets[-1]), len(self.label_set)), dtype=torch.float32, device=self.device)
         pin = self.device.type == "cuda"
-        for group in self.batches(windows):
-            width = self.padded_width(windows[group[0]])
-            n_words = max(len(windows[i].word_ids) for i in group)
-            ids = np.full((len(group), width), pad_id, dtype=np.int64)
-            attention = np.zeros((len(group), width), dtype=np.int64)
-            positions = np.zeros((len(group), max(n_words, 1)), dtype=np.int64)
-            targets, rows, cols = [], [], []
-            for row, i in enumerate(group):
-                w = windows[i]
-                source = encoded[w.text_index].input_ids[w.token_start : w.token_end]
-                ids[row, 0] = cls_id
-                ids[row, 1 : 1 + len(source)] = source
-                ids[row, 1 + len(source)] = sep_id
-                attention[row, : len(source) + 2] = 1
-                positions[row, : len(w.word_ids)] = w.word_positions
-                targets.append(w.word_ids + offsets[w.text_index])
-                rows.append(np.full(len(w.word_ids), row))
-                cols.append(np.arange(len(w.word_ids)))
+        for group in self.batches(prepared.windows):
             # Every host array is built and sent before the encoder is queued: a later copy from
             # pageable memory would make the host wait for the GPU instead of preparing the next batch.
-            arrays = (ids, attention, positions, np.concatenate(rows), np.concatenate(cols), np.concatenate(targets))
-            tensors = [torch.from_numpy(a) for a in arrays]
+            tensors = [torch.from_numpy(a) for a in self.batch_arrays(prepared, group, offsets)]
             if pin:
                 tensors = [t.pin_memory() for t in tensors]
             ids_t, attention_t, positions_t, rows_t, cols_t, target_t = (t.to(self.device, non_blocking=True) for t in tensors)
-            emissions = self.model.word_emissions(ids_t, attention_t, positions_t)  # shape: (batch, words, labels)
+            emissions = self.model.word_emissions(ids_t, attention_t, positions_t)  # shape: (rows, width, labels)
             out.index_copy_(0, target_t, emissions[rows_t, cols_t].float())
         return out
 

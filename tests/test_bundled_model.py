@@ -71,3 +71,17 @@ def test_pubtator_offsets_on_real_documents(bundled, shared_data, capsys):
     assert main(["--data", str(path), "--format", "pubtator", "--types", "Disease", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["per_type"]["Disease"]["support"] > 500
+
+
+def test_bundled_model_on_real_notes_alone_together_reversed(bundled, shared_data):
+    """Default precision, real transcriptions: a note's entities and scores never depend on its neighbours."""
+    import csv
+
+    with open(shared_data / "mtsamples" / "mtsamples.csv", encoding="utf-8") as f:
+        texts = [r["text"] for r in csv.DictReader(f) if r["text"].strip()][:8]
+    texts = [t[:3000] for t in texts]  # several widths and windows, a bounded test time
+    alone = [bundled.tag([t])[0] for t in texts]
+    together = bundled.tag(texts)
+    reversed_order = bundled.tag(texts[::-1])[::-1]
+    assert sum(len(e) for e in together) > 20
+    assert alone == together == reversed_order

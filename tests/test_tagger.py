@@ -65,16 +65,18 @@ def test_long_text_uses_many_windows_and_tags_words_at_its_end(tiny_model_dir, t
 def test_results_do_not_depend_on_batching_or_neighbours(tiny_model_dir, dtype):
     import torch
 
-    small = Tagger.load(tiny_model_dir, device="cpu", batch_tokens=64, dtype=getattr(torch, dtype))
-    large = Tagger.load(tiny_model_dir, device="cpu", batch_tokens=100_000, dtype=getattr(torch, dtype))
+    tagger = Tagger.load(tiny_model_dir, device="cpu", batch_tokens=256, dtype=getattr(torch, dtype))
     texts = ODD_TEXTS + [" ".join(["fever"] * n) for n in (200, 7, 45, 90)]
-    alone = [small.tag([t])[0] for t in texts]
-    together = large.tag(texts)
-    reversed_order = large.tag(texts[::-1])[::-1]
-    assert len(small.batches(small.preprocess(texts).windows)) > 1
+    alone = [tagger.tag([t])[0] for t in texts]
+    together = tagger.tag(texts)
+    reversed_order = tagger.tag(texts[::-1])[::-1]
+    tagger.chunk_texts = 3
+    chunked = tagger.tag(texts[5:] + texts[:5])
+    chunked = chunked[-5:] + chunked[:-5]
+    assert len(tagger.batches(tagger.preprocess(texts).windows)) > 1
     assert sum(len(r) for r in together) > 10
-    # Bit-identical, scores included: each window is encoded with the same shapes in any batch.
-    assert alone == together == reversed_order
+    # Bit-identical, scores included: every encoder call for a width has the same shape.
+    assert alone == together == reversed_order == chunked
 
 
 def test_batches_hold_one_padded_width_each_within_the_budget(tiny_model_dir):
@@ -216,3 +218,19 @@ def test_default_precision_and_bf16_option(tiny_model_dir, monkeypatch):
     assert tagger.precision == "bfloat16" and Tagger.load(tiny_model_dir, device="cpu", dtype=torch.float32).precision == "float32"
     for text, entities in zip(ODD_TEXTS, tagger.tag(ODD_TEXTS)):
         check_entities(text, entities, tagger)
+
+
+def test_every_encoder_call_has_the_fixed_shape_of_its_width(tiny_model_dir):
+    """Determinism by construction: a window meets the same kernels whatever shares its batch."""
+    tagger = Tagger.load(tiny_model_dir, device="cpu", batch_tokens=256)
+    shapes = []
+    hook = tagger.model.encoder.register_forward_pre_hook(lambda _m, _a, kw: shapes.append(tuple(kw["input_ids"].shape)), with_kwargs=True)
+    try:
+        texts = ODD_TEXTS + [" ".join(["fever"] * n) for n in (1, 20, 33, 200)]
+        for batch in ([texts[0]], texts, texts[::-1], texts[3:5]):
+            tagger.tag(batch)
+    finally:
+        hook.remove()
+    widths = {w for _, w in shapes}
+    assert len(widths) > 1  # several widths were used
+    assert all(rows == tagger.rows_per_batch(width) == 256 // width for rows, width in shapes)
