@@ -23,19 +23,32 @@ class JobConfig:
     quantize: bool = False
     large_model: bool = False
     model_copies: int | None = None
+    id_column: str = "note_id"
+    text_column: str = "text"
+    rows_per_item: int = 20_000
+    max_failed_fraction: float = 0.001
+    publish: str = "auto"
 
     def __post_init__(self) -> None:
         if not self.inputs:
             raise ValueError("expected at least one --input, got none")
         if not self.output:
             raise ValueError("expected an --output folder, got an empty one")
-        for name in ("max_note_chars", "batch_tokens", "max_batch_chars"):
+        for name in ("max_note_chars", "batch_tokens", "max_batch_chars", "rows_per_item"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"expected --{name.replace('_', '-')} >= 1, got {getattr(self, name)}")
         if self.dtype not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"expected --dtype auto, float32 or bfloat16, got {self.dtype!r}")
         if self.model_copies is not None and self.model_copies < 1:
             raise ValueError(f"expected --model-copies >= 1, got {self.model_copies}")
+        if not 0.0 <= self.max_failed_fraction <= 1.0:
+            raise ValueError(f"expected --max-failed-fraction between 0 and 1, got {self.max_failed_fraction}")
+        if self.publish not in ("auto", "swap", "versioned"):
+            raise ValueError(f"expected --publish auto, swap or versioned, got {self.publish!r}")
+        if not self.id_column or not self.text_column or self.id_column == self.text_column:
+            raise ValueError(f"expected two distinct --id-column and --text-column names, got {self.id_column!r} and {self.text_column!r}")
+        if {self.id_column, self.text_column} & set(self.passthrough):
+            raise ValueError(f"expected --passthrough columns other than the id and text columns, got {list(self.passthrough)}")
         if len(set(self.passthrough)) != len(self.passthrough):
             raise ValueError(f"expected distinct --passthrough columns, got {list(self.passthrough)}")
 
@@ -49,11 +62,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", action="append", required=True, metavar="GLOB", help="Parquet file or glob (local, gs://, s3://); repeat for several")
     p.add_argument("--output", required=True, metavar="DIR", help="output folder; a re-run replaces its contents")
     p.add_argument("--model", default=None, help="model folder (local, gs://, s3://) or hub name (default: the bundled model)")
+    p.add_argument("--id-column", default="note_id", help="input column holding the note id: string or integer, an integer being written as "
+                   "its decimal string (default: %(default)s)")
+    p.add_argument("--text-column", default="text", help="input column holding the note text (default: %(default)s)")
     p.add_argument("--passthrough", default="", metavar="COL,COL", help="input columns to copy onto every entity row")
     p.add_argument("--max-note-chars", type=int, default=JobConfig.max_note_chars, help="longer notes are rejected (default: %(default)s); shorter ones are windowed, never truncated")
     p.add_argument("--batch-tokens", type=int, default=JobConfig.batch_tokens, help="padded sub-words per encoder call (default: 2048 on CPU, 16384 on GPU); "
                    "part of what fixes the output bit for bit, so pin it with --dtype on a mixed cluster")
     p.add_argument("--max-batch-chars", type=int, default=JobConfig.max_batch_chars, help="characters per inference batch; batches are filled up to it (default: %(default)s)")
+    p.add_argument("--rows-per-item", type=int, default=JobConfig.rows_per_item,
+                   help="a row group with more rows is split into work items of this many rows, shared between workers (default: %(default)s)")
+    p.add_argument("--max-failed-fraction", type=float, default=JobConfig.max_failed_fraction,
+                   help="if more than this fraction of the notes read fail in inference, the run fails and the previous output "
+                   "stays in place (default: %(default)s)")
+    p.add_argument("--publish", default="auto", choices=("auto", "swap", "versioned"),
+                   help="swap: DIR is replaced by renames (local folders); versioned: DIR/runs/<run id>/ plus DIR/LATEST.json "
+                   "written last (object stores); auto: swap for local paths, else versioned (default: %(default)s)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when the worker has one)")
     p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
                    help="encoder precision; auto: bfloat16 on GPU and on CPUs with native bfloat16 (AVX512-BF16/AMX; ~2.5x faster "
@@ -72,6 +96,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[JobConfig, list[str]]:
     config = JobConfig(
         inputs=tuple(args.input), output=args.output, model=args.model, passthrough=passthrough,
         max_note_chars=args.max_note_chars, batch_tokens=args.batch_tokens, max_batch_chars=args.max_batch_chars, device=args.device, dtype=args.dtype, quantize=args.quantize,
-        large_model=args.large_model, model_copies=args.model_copies,
+        large_model=args.large_model, model_copies=args.model_copies, id_column=args.id_column, text_column=args.text_column,
+        rows_per_item=args.rows_per_item, max_failed_fraction=args.max_failed_fraction, publish=args.publish,
     )
     return config, pipeline_args

@@ -39,6 +39,7 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         max_batch_chars: int = 400_000,
         large_model: bool = False,
         model_copies: int | None = None,
+        expected_version: str | None = None,
     ):
         # With element_size_fn, Beam's batch sizes are measured in its units: characters here.
         # Batches are filled to max_batch_chars (flushed early only at a bundle's end): Beam's
@@ -55,10 +56,15 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         self._dtype = dtype
         self._batch_tokens = batch_tokens
         self._quantize = quantize
+        self._expected_version = expected_version
 
     def load_model(self) -> Tagger:
         dtype = None if self._dtype == "auto" else getattr(torch, self._dtype)
-        tagger = Tagger.load(self._model, self._device, batch_tokens=self._batch_tokens, dtype=dtype, quantize=self._quantize)
+        # A worker whose model is not the launcher's fails here (ModelVersionError) rather than
+        # writing rows of two model versions into one run.
+        tagger = Tagger.load(
+            self._model, self._device, batch_tokens=self._batch_tokens, dtype=dtype, quantize=self._quantize, expected_version=self._expected_version
+        )
         log.info("loaded tagger %s (version %s) on %s", tagger.name, tagger.version, tagger.device)
         return tagger
 

@@ -1,24 +1,62 @@
-"""Finding and checking input files before any worker starts, and reading their rows."""
+"""Finding and checking input files before any worker starts, and reading their rows as a stream.
+
+The unit of work is a ``WorkItem``: a range of rows of one row group. A row group larger than
+``rows_per_item`` is cut into several items so that several workers share it, and an item is
+read as a stream of record batches, so a worker never holds a whole row group (Spark and pandas
+exports often write a million rows in one).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from schemas import SchemaError, check_note_schema, passthrough_fields
 
+# Rows decoded at a time while streaming an item (a few MB of text).
+READ_BATCH_ROWS = 1024
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """Rows ``[start, stop)`` of row group ``group`` of ``path``; ``first_row`` is the file row
+    number of the row group's first row (rows are numbered across the whole file)."""
+
+    path: str
+    group: int
+    first_row: int
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which input columns hold the id, the text and the passthrough values."""
+
+    id_column: str = "note_id"
+    text_column: str = "text"
+    passthrough: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        return [self.id_column, self.text_column, *self.passthrough]
+
 
 @dataclass(frozen=True)
 class InputPlan:
-    """The files of a run, their row groups, and the passthrough fields."""
+    """The files of a run, their work items, the passthrough fields and the footer row total."""
 
     files: tuple[str, ...]
-    row_groups: tuple[tuple[str, int], ...]
+    items: tuple[WorkItem, ...]
     passthrough: tuple[pa.Field, ...]
     rows: int
 
@@ -34,10 +72,17 @@ def expand_globs(globs: Sequence[str]) -> list[str]:
     return sorted(set(files))
 
 
-def plan_inputs(globs: Sequence[str], passthrough: Sequence[str]) -> InputPlan:
+def split_row_group(path: str, group: int, first_row: int, num_rows: int, rows_per_item: int) -> list[WorkItem]:
+    """Work items of at most ``rows_per_item`` rows covering one row group (none if it is empty)."""
+    if rows_per_item < 1:
+        raise ValueError(f"expected rows_per_item >= 1, got {rows_per_item}")
+    return [WorkItem(path, group, first_row, s, min(s + rows_per_item, num_rows)) for s in range(0, num_rows, rows_per_item)]
+
+
+def plan_inputs(globs: Sequence[str], columns: Columns, rows_per_item: int = 20_000) -> InputPlan:
     """Read every matched file's footer and refuse the run if any is unusable."""
     files = expand_globs(globs)
-    row_groups: list[tuple[str, int]] = []
+    items: list[WorkItem] = []
     fields: list[pa.Field] | None = None
     rows = 0
     for path in files:
@@ -47,36 +92,74 @@ def plan_inputs(globs: Sequence[str], passthrough: Sequence[str]) -> InputPlan:
                 schema = metadata.schema.to_arrow_schema()
         except (OSError, pa.ArrowInvalid) as err:
             raise SchemaError(f"{path}: not a readable Parquet file ({type(err).__name__})") from None
-        check_note_schema(schema, path)
-        these = passthrough_fields(schema, passthrough, path)
+        check_note_schema(schema, path, columns.id_column, columns.text_column)
+        these = passthrough_fields(schema, columns.passthrough, path)
         if fields is None:
             fields = these
         elif [f.type for f in these] != [f.type for f in fields]:
             raise SchemaError(f"{path}: passthrough column types differ from {files[0]}")
-        row_groups.extend((path, i) for i in range(metadata.num_row_groups))
+        first_row = 0
+        for group in range(metadata.num_row_groups):
+            n = metadata.row_group(group).num_rows
+            items.extend(split_row_group(path, group, first_row, n, rows_per_item))
+            first_row += n
         rows += metadata.num_rows
-    return InputPlan(tuple(files), tuple(row_groups), tuple(fields or ()), rows)
+    return InputPlan(tuple(files), tuple(items), tuple(fields or ()), rows)
 
 
-class ReadRowGroup(beam.DoFn):
-    """(file, row group) → one dict per row: note_id, text, passthrough values, source_file, row."""
+def read_item(item: WorkItem, names: Sequence[str], batch_rows: int = READ_BATCH_ROWS) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """Stream an item's rows as ``(file row of the batch's first row, record batch)``.
 
-    def __init__(self, passthrough: Sequence[str]):
-        self._columns = ["note_id", "text", *passthrough]
-        self._passthrough = tuple(passthrough)
+    Batches before ``item.start`` are decoded and dropped (Parquet has no row seek within a
+    row group that pyarrow exposes): cheap next to tagging, and memory stays at one batch.
+    """
+    with FileSystems.open(item.path) as handle:
+        parquet = pq.ParquetFile(handle)
+        position = 0
+        for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[item.group], columns=list(names), use_threads=False):
+            lo, hi = max(item.start - position, 0), min(item.stop - position, batch.num_rows)
+            if lo < hi:
+                yield item.first_row + position + lo, batch.slice(lo, hi - lo)
+            position += batch.num_rows
+            if position >= item.stop:
+                return
 
-    def process(self, item: tuple[str, int]) -> Iterator[dict]:
-        path, group = item
-        with FileSystems.open(path) as handle:
-            parquet = pq.ParquetFile(handle)
-            table = parquet.read_row_group(group, columns=self._columns)
-            first_row = sum(parquet.metadata.row_group(i).num_rows for i in range(group))
-        columns = table.to_pydict()
-        for i in range(table.num_rows):
+
+def id_strings(column: pa.Array) -> list[str | None]:
+    """Note ids as strings: integers become their decimal string; nulls stay None."""
+    if pa.types.is_integer(column.type):
+        return [None if v is None else str(v) for v in column.to_pylist()]
+    return column.to_pylist()
+
+
+def content_hash(text: str | None, passthrough: tuple) -> str:
+    """A digest of everything a row carries besides its id: two rows are copies only if equal."""
+    digest = hashlib.sha256((text or "").encode("utf-8", "surrogatepass"))
+    digest.update(repr(passthrough).encode("utf-8", "backslashreplace"))
+    return digest.hexdigest()[:32]
+
+
+def item_rows(item: WorkItem, columns: Columns) -> Iterator[dict]:
+    """One dict per row: note_id (str), text, passthrough values, source_file, row."""
+    for first, batch in read_item(item, columns.names):
+        ids = id_strings(batch.column(0))
+        texts = batch.column(1).to_pylist()
+        extra = [batch.column(2 + i).to_pylist() for i in range(len(columns.passthrough))]
+        for i in range(batch.num_rows):
             yield {
-                "note_id": columns["note_id"][i],
-                "text": columns["text"][i],
-                "passthrough": tuple(columns[c][i] for c in self._passthrough),
-                "source_file": path,
-                "row": first_row + i,
+                "note_id": ids[i],
+                "text": texts[i],
+                "passthrough": tuple(c[i] for c in extra),
+                "source_file": item.path,
+                "row": first + i,
             }
+
+
+@dataclass(frozen=True)
+class RowReader:
+    """A picklable ``item_rows`` for given columns: work item → row dicts."""
+
+    columns: Columns
+
+    def __call__(self, item: WorkItem) -> Iterator[dict]:
+        return item_rows(item, self.columns)

@@ -1,9 +1,14 @@
 """Per-row checks and the duplicate-id rule: every row ends up tagged or rejected with a reason.
 
-Duplicate rule: rows that share a ``note_id`` are grouped. If all their texts are identical the
-note is tagged once (the copy first in (source_file, row) order) and every other copy is
-rejected as ``duplicate_note_id``. If their texts differ, which is the right one cannot be told,
-so every row of that id is rejected as ``conflicting_duplicate_note_id``.
+Duplicate rule: rows that share a ``note_id`` are grouped. If they are identical copies (the
+same text and the same value in every passthrough column) the note is tagged once (the copy
+first in (source_file, row) order) and every other copy is rejected as ``duplicate_note_id``. If
+they differ in anything, which is the right one cannot be told, so every row of that id is
+rejected as ``conflicting_duplicate_note_id``.
+
+The rule needs only each row's id, a content hash and its position (``row_key``), never the text:
+the job groups those small keys and applies the verdicts while reading, so no note text goes
+through a shuffle.
 """
 
 from __future__ import annotations
@@ -44,16 +49,19 @@ def row_fault(row: dict, max_chars: int) -> str | None:
     return None
 
 
-def resolve_duplicates(note_id: str, rows: Iterable[dict]) -> Iterator[tuple[str, dict]]:
-    """Yield ``("note", row)`` for the one row to tag and ``("reject", reject_row)`` for the rest."""
-    ordered = sorted(rows, key=lambda r: (r["source_file"], r["row"]))
+def row_key(row: dict) -> tuple[str, tuple[str, str, int]]:
+    """``(note_id, (content hash, source_file, row))``: what the duplicate rule needs of a row."""
+    from beam_jobs.inputs import content_hash
+
+    return row["note_id"], (content_hash(row["text"], row["passthrough"]), row["source_file"], row["row"])
+
+
+def duplicate_verdicts(note_id: str, keys: Iterable[tuple[str, str, int]]) -> Iterator[tuple[tuple[str, int], dict]]:
+    """``((source_file, row), reject_row)`` for every row of this id that is not to be tagged."""
+    ordered = sorted(keys, key=lambda k: (k[1], k[2]))
     if len(ordered) == 1:
-        yield "note", ordered[0]
         return
-    if all(r["text"] == ordered[0]["text"] for r in ordered[1:]):
-        yield "note", ordered[0]
-        for r in ordered[1:]:
-            yield "reject", reject(r, REASON_DUPLICATE)
-        return
-    for r in ordered:
-        yield "reject", reject(r, REASON_CONFLICT)
+    losers = ordered[1:] if all(k[0] == ordered[0][0] for k in ordered[1:]) else ordered
+    reason = REASON_DUPLICATE if losers is not ordered else REASON_CONFLICT
+    for _, source_file, row in losers:
+        yield (source_file, row), {"note_id": note_id, "reason": reason, "source_file": source_file}

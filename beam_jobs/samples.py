@@ -41,7 +41,7 @@ def sample_rows() -> list[dict]:
     rows.append({"note_id": "N9001", "patient_id": "P002", "note_type": "Empty", "text": ""})
     rows.append({"note_id": "N9002", "patient_id": "P003", "note_type": "Blank", "text": "   \n\t "})
     rows.append({"note_id": None, "patient_id": "P004", "note_type": "No id", "text": "Fever and cough treated with amoxicillin."})
-    rows.append({"note_id": "N0001", "patient_id": "P002", "note_type": "Duplicate", "text": NOTES[0][1]})
+    rows.append(dict(rows[0]))  # the same note exported twice: tagged once, the copy rejected
     return rows
 
 

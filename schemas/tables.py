@@ -1,7 +1,9 @@
 """The tables the job reads and writes.
 
-Notes (input): at least ``note_id: string`` and ``text: string`` (``large_string`` also accepted);
-any other column is optional and may be copied onto entity rows with ``--passthrough``.
+Notes (input): at least an id column (``note_id``: string, large_string or any integer type, an
+integer being written as its decimal string) and a text column (``text``: string or large_string);
+the job's ``--id-column``/``--text-column`` map other names. Any other column is optional and may be
+copied onto entity rows with ``--passthrough``.
 
 Entities (output): one row per entity, ``ENTITY_BASE_SCHEMA`` plus the passthrough columns
 inserted after ``score``. Rejects (output): ``REJECT_SCHEMA``; never any note text.
@@ -13,7 +15,10 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-NOTE_REQUIRED_FIELDS = {"note_id": (pa.string(), pa.large_string()), "text": (pa.string(), pa.large_string())}
+STRING_TYPES = (pa.string(), pa.large_string())
+INTEGER_TYPES = (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64())
+# Accepted input types of the id and text columns; an integer id is written as its decimal string.
+NOTE_REQUIRED_FIELDS = {"note_id": STRING_TYPES + INTEGER_TYPES, "text": STRING_TYPES}
 
 _ENTITY_HEAD = [
     pa.field("note_id", pa.string(), nullable=False),
@@ -44,14 +49,22 @@ class SchemaError(ValueError):
     """An input file's schema cannot be used; the message names the file and the column."""
 
 
-def check_note_schema(schema: pa.Schema, source: str) -> None:
-    """Refuse a notes file that lacks ``note_id``/``text`` or holds them in another type."""
-    for name, accepted in NOTE_REQUIRED_FIELDS.items():
+def check_note_schema(schema: pa.Schema, source: str, id_column: str = "note_id", text_column: str = "text") -> None:
+    """Refuse a notes file whose id or text column is missing or of another type.
+
+    Every fault of the file is named in one error, with the columns the file does have.
+    """
+    faults = []
+    for role, name in (("note_id", id_column), ("text", text_column)):
         index = schema.get_field_index(name)
         if index < 0:
-            raise SchemaError(f"{source}: missing required column '{name}'")
-        if schema.field(index).type not in accepted:
-            raise SchemaError(f"{source}: column '{name}' has type {schema.field(index).type}, expected string")
+            faults.append(f"missing required column '{name}'")
+        elif schema.field(index).type not in NOTE_REQUIRED_FIELDS[role]:
+            expected = "string or integer" if role == "note_id" else "string"
+            faults.append(f"column '{name}' has type {schema.field(index).type}, expected {expected}")
+    if faults:
+        have = ", ".join(f"{f.name}: {f.type}" for f in schema) or "none"
+        raise SchemaError(f"{source}: {'; '.join(faults)} (the file has columns {have})")
 
 
 def passthrough_fields(schema: pa.Schema, columns: Sequence[str], source: str) -> list[pa.Field]:

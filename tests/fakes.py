@@ -26,7 +26,7 @@ class FakeTagger:
                 Entity(KEYWORDS[m.group(0).lower()], m.start(), m.end(), m.group(0), 0.5 + 0.01 * (m.start() % 7))
                 for m in re.finditer(r"(?i)\b(" + "|".join(KEYWORDS) + r")\b", text)
             ]
-            out.append(TagResult(entities, 1 + len(text) // 1000, len(text.split()), "fake32"))
+            out.append(TagResult(entities, 1 + len(text) // 1000, len(text.split()), "fake32", self.version))
         return out
 
 

@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from beam_jobs.samples import sample_rows, write_sample_notes
-from beam_jobs.tag_notes import format_summary, main, run
+from beam_jobs.summary import format_summary
+from beam_jobs.tag_notes import main, run
 from nercore import Tagger
 from schemas import ENTITY_BASE_SCHEMA, REJECT_SCHEMA, SchemaError, entity_schema
 from tests.fakes import BOOM, FakeHandler
@@ -88,17 +89,32 @@ def test_hard_cases_long_note_unicode_crlf(tiny_model_dir, tmp_path):
     check_offsets(read_dir(out2, "entities"), {r["note_id"]: r["text"] for r in rows})
 
 
-def test_wrong_schema_file_is_refused_before_anything_runs(tmp_path, capsys):
+def test_wrong_schema_file_is_refused_before_anything_runs_with_every_fault_named(tmp_path, capsys):
     good = write_notes(tmp_path / "good.parquet", [{"note_id": "a", "text": "pneumonia"}])
-    bad = write_notes(tmp_path / "bad.parquet", [{"note_id": 1, "text": "x"}], pa.schema([("note_id", pa.int64()), ("text", pa.string())]))
+    bad = write_notes(tmp_path / "bad.parquet", [{"note_id": 1.5, "body": "x"}], pa.schema([("note_id", pa.float64()), ("body", pa.string())]))
     out = tmp_path / "out"
     assert main(["--input", str(good), "--input", str(bad), "--output", str(out)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"error: {bad}: column 'note_id' has type int64, expected string"
+    assert err == (f"error: {bad}: column 'note_id' has type double, expected string or integer; missing required column 'text' "
+                   "(the file has columns note_id: double, body: string)")
     assert not out.exists() and not list(tmp_path.glob("out.*"))
-    missing = write_notes(tmp_path / "missing.parquet", [{"note_id": "a"}], pa.schema([("note_id", pa.string())]))
-    assert main(["--input", str(missing), "--output", str(out)]) == 2
-    assert "missing required column 'text'" in capsys.readouterr().err
+
+
+def test_integer_ids_and_mapped_column_names(tmp_path):
+    schema = pa.schema([("ROW_ID", pa.int64()), ("TEXT", pa.large_string()), ("patient_id", pa.string())])
+    notes = write_notes(tmp_path / "mimic.parquet", [
+        {"ROW_ID": 17, "TEXT": "pneumonia and amoxicillin", "patient_id": "P1"},
+        {"ROW_ID": None, "TEXT": "sepsis", "patient_id": "P2"},
+        {"ROW_ID": 17, "TEXT": "pneumonia and amoxicillin", "patient_id": "P1"},
+    ], schema)
+    out = tmp_path / "out"
+    summary = run(["--input", str(notes), "--output", str(out), "--id-column", "ROW_ID", "--text-column", "TEXT", "--passthrough", "patient_id",
+                   *RUNNER], handler=FakeHandler())
+    assert (summary["notes_tagged"], summary["rejects_by_reason"]) == (1, {"duplicate_note_id": 1, "null_note_id": 1})
+    entities = read_dir(out, "entities").to_pylist()
+    assert {(e["note_id"], e["text"], e["patient_id"]) for e in entities} == {("17", "pneumonia", "P1"), ("17", "amoxicillin", "P1")}
+    with pytest.raises(SchemaError, match="missing required column 'text'"):
+        run(["--input", str(notes), "--output", str(tmp_path / "o2"), "--id-column", "ROW_ID", *RUNNER])
 
 
 def test_empty_glob_bad_model_and_foreign_output_are_clear_errors(tmp_path, capsys, tiny_model_dir):
@@ -131,7 +147,8 @@ def test_no_note_text_in_logs_rejects_or_summary(tmp_path, caplog, capfd, tiny_m
     notes = write_notes(tmp_path / "n.parquet", rows)
     out = tmp_path / "out"
     caplog.set_level(logging.DEBUG)
-    summary = run(["--input", str(notes), "--output", str(out), "--max-note-chars", "200", "--model", str(tiny_model_dir), *RUNNER], handler=FakeHandler())
+    summary = run(["--input", str(notes), "--output", str(out), "--max-note-chars", "200", "--max-failed-fraction", "0.5", "--model", str(tiny_model_dir), *RUNNER],
+                  handler=FakeHandler())
     assert summary["notes_rejected"] == 4 and summary["notes_tagged"] == 1
     captured = capfd.readouterr()
     assert canary not in caplog.text and canary not in captured.out and canary not in captured.err

@@ -5,7 +5,8 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from beam_jobs.rows import entity_id
-from beam_jobs.tag_notes import ModelInfo, TagNotes, merge_counts
+from beam_jobs.summary import merge_counts
+from beam_jobs.tag_notes import TagNotes
 from tests.fakes import BOOM, FakeHandler
 
 
@@ -29,9 +30,12 @@ ROWS = [
 ]
 
 
+ITEMS = [ROWS[:5], ROWS[5:9], ROWS[9:]]  # work items: here, lists of rows (read_rows=list)
+
+
 def test_rows_are_routed_to_entities_or_rejects_with_reasons():
     with BeamTestPipeline(runner="FnApiRunner") as p:
-        out = p | beam.Create(ROWS) | TagNotes(FakeHandler(), 40, ["patient_id"], ModelInfo("fake", "v1"))
+        out = p | beam.Create(ITEMS) | TagNotes(FakeHandler(), 40, ["patient_id"], "fake", read_rows=list)
         rejects = out["rejects"] | beam.Map(lambda r: (r["note_id"], r["reason"], r["source_file"]))
         assert_that(
             rejects,
@@ -77,7 +81,7 @@ def test_counts_are_also_beam_metrics_in_one_namespace():
     from beam_jobs.handler import METRICS_NAMESPACE
 
     p = BeamTestPipeline(runner="FnApiRunner")
-    _ = p | beam.Create(ROWS) | TagNotes(FakeHandler(), 40, ["patient_id"], ModelInfo("fake", "v1"))
+    _ = p | beam.Create(ITEMS) | TagNotes(FakeHandler(), 40, ["patient_id"], "fake", read_rows=list)
     result = p.run()
     result.wait_until_finish()
     counters = {c.key.metric.name: c.committed for c in result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))["counters"]}
