@@ -30,9 +30,12 @@ from beam_jobs.notes import duplicate_verdicts, reject, row_fault, row_key
 from beam_jobs.outputs import COUNTS_FILE, OutputLayout, check_output_folder, discard, publish, write_json
 from beam_jobs.rows import entity_row
 from beam_jobs.summary import MergeCounts, RunFailed, count_reject, format_summary, summarise
+from beam_jobs.writer import WriteTable, commit
 from schemas import REJECT_SCHEMA, SchemaError, entity_schema
 
 log = logging.getLogger("beam_jobs.tag_notes")
+# Bytes of Arrow rows a table writer buffers before it writes a row group.
+WRITE_BUFFER_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -54,24 +57,31 @@ def inspect_model(model: str | None) -> ModelInfo:
     return ModelInfo(settings.model_name(folder), folder_version(folder))
 
 
-class CheckRow(beam.DoFn):
-    """Route each row: a taggable note, or a reject with its reason.
+class ReadAndCheck(beam.DoFn):
+    """A work item → its rows, each routed: a taggable note, or a reject with its reason.
 
     ``verdicts`` (a side input) maps the (source_file, row) of every duplicate not to be tagged
-    to its reject row, which the verdict step emits itself: such rows are dropped here.
+    to its reject row, which the verdict step emits itself: such rows are dropped here. Reading
+    happens here, after the verdicts exist, so that no runner has to hold rows until then
+    (a runner may fuse this step with its siblings, and then it would).
     """
 
-    def __init__(self, max_chars: int):
+    def __init__(self, read_rows: Callable[[object], Iterable[dict]], max_chars: int):
+        self._read_rows = read_rows
         self._max_chars = max_chars
         self._read = Metrics.counter(METRICS_NAMESPACE, "notes_read")
 
-    def process(self, row: dict, verdicts: dict):
-        self._read.inc()
-        reason = row_fault(row, self._max_chars)
-        if reason is not None:
-            yield beam.pvalue.TaggedOutput("reject", reject(row, reason))
-        elif (row["source_file"], row["row"]) not in verdicts:
-            yield row
+    def process(self, item, verdicts: dict):
+        n = 0
+        for row in self._read_rows(item):
+            n += 1
+            reason = row_fault(row, self._max_chars)
+            if reason is not None:
+                yield beam.pvalue.TaggedOutput("reject", reject(row, reason))
+            elif (row["source_file"], row["row"]) not in verdicts:
+                yield row
+        self._read.inc(n)
+        yield beam.pvalue.TaggedOutput("counts", {"notes_read": n})
 
 
 def valid_row_keys(rows: Iterable[dict], max_chars: int):
@@ -140,8 +150,9 @@ class TagNotes(beam.PTransform):
             | "GroupById" >> beam.GroupByKey()
             | "Verdicts" >> beam.FlatMap(lambda keyed: duplicate_verdicts(*keyed))
         )
-        rows = items | "Read" >> beam.FlatMap(read_rows)
-        checked = rows | "Check" >> beam.ParDo(CheckRow(max_chars), beam.pvalue.AsDict(verdicts)).with_outputs("reject", main="note")
+        checked = items | "ReadAndCheck" >> beam.ParDo(ReadAndCheck(read_rows, max_chars), beam.pvalue.AsDict(verdicts)).with_outputs(
+            "reject", "counts", main="note"
+        )
         tagged = (
             checked.note
             | "Tag" >> RunInference(self._handler)
@@ -149,10 +160,9 @@ class TagNotes(beam.PTransform):
         )
         duplicates = verdicts | "DuplicateRejects" >> beam.Map(lambda verdict: verdict[1])
         rejects = (checked.reject, duplicates, tagged.reject) | "AllRejects" >> beam.Flatten()
-        read_counts = rows | "CountRead" >> beam.Map(lambda _: {"notes_read": 1})
         reject_counts = rejects | "CountRejects" >> beam.Map(count_reject)
         counts = (
-            (read_counts, reject_counts, tagged.counts)
+            (checked.counts, reject_counts, tagged.counts)
             | "AllCounts" >> beam.Flatten()
             | "Sum" >> beam.CombineGlobally(MergeCounts())
         )
@@ -173,10 +183,14 @@ def build(p: beam.Pipeline, config: JobConfig, plan: InputPlan, model: ModelInfo
     reader = RowReader(Columns(config.id_column, config.text_column, tuple(names)))
     items = p | "WorkItems" >> beam.Create(list(plan.items)) | "Spread" >> beam.Reshuffle()
     out = items | "TagNotes" >> TagNotes(handler or make_handler(config, model), config.max_note_chars, names, model.name, reader)
-    out["entities"] | "WriteEntities" >> beam.io.WriteToParquet(
-        f"{staging}/entities", entity_schema(plan.passthrough), file_name_suffix=".parquet"
+    schemas = {"entities": entity_schema(plan.passthrough), "rejects": REJECT_SCHEMA}
+    written = [out[name] | f"Write{name.title()}" >> WriteTable(staging, name, schema, WRITE_BUFFER_BYTES) for name, schema in schemas.items()]
+    (
+        written
+        | "AllWritten" >> beam.Flatten()
+        | "ListWritten" >> beam.combiners.ToList()
+        | "Commit" >> beam.Map(lambda paths: commit(staging, paths, schemas))
     )
-    out["rejects"] | "WriteRejects" >> beam.io.WriteToParquet(f"{staging}/rejects", REJECT_SCHEMA, file_name_suffix=".parquet")
     out["counts"] | "WriteCounts" >> beam.Map(lambda counts: write_json(f"{staging}/{COUNTS_FILE}", counts))
 
 

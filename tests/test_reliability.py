@@ -185,3 +185,26 @@ def test_a_worker_refuses_a_model_other_than_the_launchers(tiny_model_dir, tmp_p
         handler.load_model()
     tagger = TaggerModelHandler(str(tiny_model_dir), device="cpu", expected_version=folder_version(tiny_model_dir)).load_model()
     assert {r.model_version for r in tagger.tag_detailed(["pneumonia"])} == {folder_version(tiny_model_dir)}
+
+
+def test_table_writer_commits_only_finished_bundles_in_bounded_row_groups(tmp_path):
+    from beam_jobs.writer import CHUNK_ROWS, _WriteBundles, commit
+    from schemas import REJECT_SCHEMA, entity_schema
+
+    def bundle(n):
+        fn = _WriteBundles(str(tmp_path), "rejects", REJECT_SCHEMA, buffer_bytes=1)  # a row group per chunk
+        fn.start_bundle()
+        for i in range(n):
+            fn.process({"note_id": str(i), "reason": "x", "source_file": "f"})
+        return fn
+
+    done = [wv.value for wv in bundle(10_000).finish_bundle()]
+    bundle(CHUNK_ROWS + 1)  # a bundle that died: its file was started under _tmp but never output
+    assert len(list((tmp_path / "_tmp").iterdir())) == 2
+    finals = commit(str(tmp_path), done, {"rejects": REJECT_SCHEMA, "entities": entity_schema()})
+    rejects = [f for f in finals if "/rejects-" in f]
+    assert len(rejects) == 1 and pq.read_table(rejects[0]).num_rows == 10_000
+    assert [pq.ParquetFile(rejects[0]).metadata.row_group(i).num_rows for i in range(3)] == [CHUNK_ROWS, CHUNK_ROWS, 10_000 - 2 * CHUNK_ROWS]
+    empty = [f for f in finals if "/entities-" in f]
+    assert len(empty) == 1 and pq.read_table(empty[0]).schema.equals(entity_schema()) and pq.read_table(empty[0]).num_rows == 0
+    assert not (tmp_path / "_tmp").exists()
