@@ -18,8 +18,14 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas import SchemaError, check_note_schema, passthrough_fields
 
-# Rows decoded at a time while streaming an item (a few MB of text).
-READ_BATCH_ROWS = 1024
+# Rows decoded at a time while streaming an item: about 2 MB of text for 8 KB notes (a Python
+# str of a note with one non-Latin-1 character takes 4 bytes a character, so a batch held as
+# Python strings is up to 4 times that). Smaller than a typical row group, so a single huge row
+# group streams in the same steps as many small ones.
+READ_BATCH_ROWS = 256
+# Bytes read ahead per column: pages stream in this size instead of a whole column chunk at once
+# (a single 100 MB row group otherwise sits in memory, compressed, while it is read).
+READ_BUFFER_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,7 @@ def read_item(item: WorkItem, names: Sequence[str], batch_rows: int = READ_BATCH
     row group that pyarrow exposes): cheap next to tagging, and memory stays at one batch.
     """
     with FileSystems.open(item.path) as handle:
-        parquet = pq.ParquetFile(handle)
+        parquet = pq.ParquetFile(handle, buffer_size=READ_BUFFER_BYTES)
         position = 0
         for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[item.group], columns=list(names), use_threads=False):
             lo, hi = max(item.start - position, 0), min(item.stop - position, batch.num_rows)
@@ -153,6 +159,7 @@ def item_rows(item: WorkItem, columns: Columns) -> Iterator[dict]:
                 "source_file": item.path,
                 "row": first + i,
             }
+        del ids, texts, extra  # before the next batch is decoded: one batch of strings at a time
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """Writing table rows to Parquet in the step that produces them, with bounded memory.
 
-Beam's ``WriteToParquet`` takes a side input (the sink's initialisation), so a runner may not fuse
-it with the step that produces the rows: the FnApiRunner then holds every entity row of the run
-in memory before writing any (memory grew by 7 times the text added). ``WriteTable`` writes each
-bundle's rows into its own file as they come, converting every few thousand rows to an Arrow
-record batch and writing a row group once ``buffer_bytes`` of them are held.
+``WriteTable`` writes each bundle's rows into its own file as they come, converting every few
+thousand rows to an Arrow record batch and writing a row group once ``buffer_bytes`` of them are
+held, so a writer holds at most one row group whatever the night's size; it runs fused with the
+step that makes the rows (Beam's ``WriteToParquet`` takes a side input, which constrains how a
+runner may fuse it).
 
 Retried bundles must not leave duplicate rows: files are written under ``<folder>/_tmp/`` and
 only those whose bundle succeeded (their paths are the step's output) are renamed into place by

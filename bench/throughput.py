@@ -66,6 +66,18 @@ def encoder_flops_per_token(config, seq_len: float) -> float:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory, MiB.
+
+    ``VmHWM`` where Linux has it: ``getrusage``'s ``ru_maxrss`` survives ``exec``, so a process
+    spawned by a parent that once held more reports the parent's peak, not its own.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
