@@ -19,7 +19,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["nercore", "nercore.*", "beam_jobs", "beam_jobs.*", "schemas", "schemas.*"]),
-    package_data={"nercore": ["default_model/*"]},
+    package_data={"nercore": ["default_model/*", "rules/*.tsv"]},
     include_package_data=True,
     install_requires=read_requirements(),
     extras_require={

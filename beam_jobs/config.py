@@ -28,6 +28,7 @@ class JobConfig:
     rows_per_item: int = 20_000
     max_failed_fraction: float = 0.001
     publish: str = "auto"
+    context: bool = True
 
     def __post_init__(self) -> None:
         if not self.inputs:
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--publish", default="auto", choices=("auto", "swap", "versioned"),
                    help="swap: DIR is replaced by renames (local folders); versioned: DIR/runs/<run id>/ plus DIR/LATEST.json "
                    "written last (object stores); auto: swap for local paths, else versioned (default: %(default)s)")
+    p.add_argument("--no-context", dest="context", action="store_false",
+                   help="do not compute each entity's negation, temporality, experiencer and section (the columns stay null)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when the worker has one)")
     p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
                    help="encoder precision; auto: bfloat16 on GPU and on CPUs with native bfloat16 (AVX512-BF16/AMX; ~2.5x faster "
@@ -98,5 +101,6 @@ def parse_args(argv: Sequence[str] | None) -> tuple[JobConfig, list[str]]:
         max_note_chars=args.max_note_chars, batch_tokens=args.batch_tokens, max_batch_chars=args.max_batch_chars, device=args.device, dtype=args.dtype, quantize=args.quantize,
         large_model=args.large_model, model_copies=args.model_copies, id_column=args.id_column, text_column=args.text_column,
         rows_per_item=args.rows_per_item, max_failed_fraction=args.max_failed_fraction, publish=args.publish,
+        context=args.context,
     )
     return config, pipeline_args

@@ -40,6 +40,7 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         large_model: bool = False,
         model_copies: int | None = None,
         expected_version: str | None = None,
+        context: bool = True,
     ):
         # With element_size_fn, Beam's batch sizes are measured in its units: characters here.
         # Batches are filled to max_batch_chars (flushed early only at a bundle's end): Beam's
@@ -57,13 +58,15 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         self._batch_tokens = batch_tokens
         self._quantize = quantize
         self._expected_version = expected_version
+        self._context = context
 
     def load_model(self) -> Tagger:
         dtype = None if self._dtype == "auto" else getattr(torch, self._dtype)
         # A worker whose model is not the launcher's fails here (ModelVersionError) rather than
         # writing rows of two model versions into one run.
         tagger = Tagger.load(
-            self._model, self._device, batch_tokens=self._batch_tokens, dtype=dtype, quantize=self._quantize, expected_version=self._expected_version
+            self._model, self._device, batch_tokens=self._batch_tokens, dtype=dtype, quantize=self._quantize, expected_version=self._expected_version,
+            context=self._context,
         )
         log.info("loaded tagger %s (version %s) on %s", tagger.name, tagger.version, tagger.device)
         return tagger

@@ -61,6 +61,7 @@ def summarise(staging: str, *, run_id: str, tables: str, footer_rows: int, input
         "notes_rejected": counts.get("notes_rejected", 0),
         "entities": counts.get("entities", 0),
         "entities_by_type": dict(sorted(counts.get("entities_by_type", {}).items())),
+        "entities_by_negation": dict(sorted(counts.get("entities_by_negation", {}).items())),
         "rejects_by_reason": dict(sorted(counts.get("rejects_by_reason", {}).items())),
         "notes_by_precision": dict(sorted(counts.get("notes_by_precision", {}).items())),
         "windows": counts.get("windows", 0),
@@ -104,6 +105,9 @@ def format_summary(summary: dict, output: str) -> str:
         f"entities        {summary['entities']:>10,}",
     ]
     lines += [f"  {t:<14}{n:>10,}" for t, n in summary["entities_by_type"].items()]
+    if summary.get("entities_by_negation"):
+        lines.append("entities by negation")
+        lines += [f"  {t:<14}{n:>10,}" for t, n in summary["entities_by_negation"].items()]
     if summary["rejects_by_reason"]:
         lines.append("rejects by reason")
         lines += [f"  {r:<30}{n:>6,}" for r, n in summary["rejects_by_reason"].items()]

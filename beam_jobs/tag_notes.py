@@ -109,8 +109,11 @@ class ToEntityRows(beam.DoFn):
             yield beam.pvalue.TaggedOutput("reject", reject(note, result))
             return
         by_type: dict[str, int] = {}
+        by_negation: dict[str, int] = {}
         for entity in result.entities:
             by_type[entity.entity_type] = by_type.get(entity.entity_type, 0) + 1
+            negation = entity.negation or "not_computed"
+            by_negation[negation] = by_negation.get(negation, 0) + 1
             yield entity_row(note, entity, self._passthrough, self._model_name, result.model_version, self._pipeline_version)
         for entity_type, n in by_type.items():
             Metrics.counter(METRICS_NAMESPACE, f"entities_{entity_type}").inc(n)
@@ -120,7 +123,7 @@ class ToEntityRows(beam.DoFn):
         self._tokens.inc(result.tokens)
         yield beam.pvalue.TaggedOutput(
             "counts",
-            {"notes_tagged": 1, "entities": len(result.entities), "entities_by_type": by_type, "windows": result.windows, "tokens": result.tokens,
+            {"notes_tagged": 1, "entities": len(result.entities), "entities_by_type": by_type, "entities_by_negation": by_negation, "windows": result.windows, "tokens": result.tokens,
              "notes_by_precision": {result.precision or "unknown": 1}},
         )
 
@@ -173,7 +176,7 @@ def make_handler(config: JobConfig, model: ModelInfo) -> TaggerModelHandler:
     return TaggerModelHandler(
         config.model, device=config.device, dtype=config.dtype, batch_tokens=config.batch_tokens, quantize=config.quantize,
         max_batch_chars=config.max_batch_chars, large_model=config.large_model, model_copies=config.model_copies,
-        expected_version=model.version,
+        expected_version=model.version, context=config.context,
     )
 
 

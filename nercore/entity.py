@@ -16,6 +16,14 @@ class Entity:
         text: the mention, exactly as it appears in the note.
         score: model confidence in [0, 1]: the mean CRF posterior marginal of the predicted
             tags over the mention's words.
+        negation: "affirmed", "negated" or "possible"; None when context was not computed.
+        temporality: "recent", "historical" or "hypothetical"; None when not computed.
+        experiencer: "patient" or "other"; None when not computed.
+        section: the normalised name of the note section the mention sits in (e.g.
+            "past_medical_history"); None before any header or when not computed.
+
+    The context fields are set by ``nercore.context.ContextFinder`` (``Tagger`` does it unless
+    loaded with ``context=False``).
     """
 
     entity_type: str
@@ -23,3 +31,7 @@ class Entity:
     end_char: int
     text: str
     score: float
+    negation: str | None = None
+    temporality: str | None = None
+    experiencer: str | None = None
+    section: str | None = None

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nercore.context import ContextFinder
+from nercore.context_rules import ContextRules
 from nercore.crf import marginals, viterbi_decode
 from nercore.entity import Entity
 from nercore.model import BertCrf
@@ -140,6 +142,7 @@ class Tagger:
         batch_tokens: int | None = None,
         name: str = "",
         version: str = "",
+        context: ContextFinder | None = None,
     ):
         if batch_tokens is None:
             batch_tokens = default_batch_tokens(device)
@@ -154,6 +157,7 @@ class Tagger:
         self.name = name
         self.version = version
         self.chunk_texts = DEFAULT_CHUNK_TEXTS
+        self.context = context  # sets each entity's negation, temporality, experiencer, section
         self.settings = model.settings
         self.label_set = model.label_set
         self.precision = encoder_precision(model.encoder)
@@ -176,6 +180,7 @@ class Tagger:
         max_length: int | None = None,
         stride: int | None = None,
         expected_version: str | None = None,
+        context: bool | ContextRules = True,
     ) -> Tagger:
         """Load a saved model folder.
 
@@ -196,6 +201,9 @@ class Tagger:
                 the two special tokens, and sub-words between window starts).
             expected_version: refuse a model folder whose content hash (``version``) differs,
                 e.g. a worker checking that it loaded the model its run was launched with.
+            context: compute each entity's clinical context (``nercore.context``) with the
+                shipped rules (True), the given ``ContextRules``, or not at all (False: the
+                context fields stay None).
 
         Raises:
             FileNotFoundError: the folder or one of its files is missing.
@@ -230,7 +238,8 @@ class Tagger:
         if not quantize:
             net.encoder.to(dtype=dtype)
             net.classifier.to(dtype=dtype)
-        return cls(net, tokenizer, device, batch_tokens=batch_tokens, name=net.settings.model_name(folder), version=version)
+        finder = None if context is False else ContextFinder(None if context is True else context)
+        return cls(net, tokenizer, device, batch_tokens=batch_tokens, name=net.settings.model_name(folder), version=version, context=finder)
 
     # -- stage 1 ---------------------------------------------------------------------------
     def preprocess(self, texts: Sequence[str]) -> Prepared:
@@ -428,6 +437,8 @@ class Tagger:
 
     def _run(self, texts: Sequence[str], prepared: Prepared) -> list[TagResult]:
         entities = self.postprocess(texts, prepared, self.forward(prepared))
+        if self.context is not None:
+            entities = [self.context.apply(text, found) for text, found in zip(texts, entities)]
         windows = np.bincount(np.asarray([w.text_index for w in prepared.windows], dtype=np.int64), minlength=len(texts))
         return [TagResult(e, int(windows[i]), prepared.encoded[i].num_tokens, self.precision, self.version) for i, e in enumerate(entities)]
 

@@ -28,6 +28,12 @@ _ENTITY_HEAD = [
     pa.field("end_char", pa.int64(), nullable=False),
     pa.field("text", pa.string(), nullable=False),
     pa.field("score", pa.float32(), nullable=False),
+    # Clinical context (nercore.context); all null when the job runs with --no-context, section
+    # null before a note's first recognised header.
+    pa.field("negation", pa.string(), nullable=True),  # affirmed | negated | possible
+    pa.field("temporality", pa.string(), nullable=True),  # recent | historical | hypothetical
+    pa.field("experiencer", pa.string(), nullable=True),  # patient | other
+    pa.field("section", pa.string(), nullable=True),  # e.g. past_medical_history
 ]
 _ENTITY_TAIL = [
     pa.field("model_name", pa.string(), nullable=False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from beam_jobs.handler import TaggerModelHandler
+from nercore.context import default_finder
 from nercore.entity import Entity
 from nercore.tagger import TagResult
 
@@ -13,9 +14,14 @@ BOOM = "EXPLODE"  # a note containing this word makes the fake tagger raise
 
 
 class FakeTagger:
+    """Keyword matches as entities; their context from the real ``nercore.context`` rules."""
+
     name = "fake"
     version = "fake-1"
     device = "cpu"
+
+    def __init__(self, context: bool = True):
+        self.context = default_finder() if context else None
 
     def tag_detailed(self, texts):
         if any(BOOM in t for t in texts):
@@ -26,13 +32,15 @@ class FakeTagger:
                 Entity(KEYWORDS[m.group(0).lower()], m.start(), m.end(), m.group(0), 0.5 + 0.01 * (m.start() % 7))
                 for m in re.finditer(r"(?i)\b(" + "|".join(KEYWORDS) + r")\b", text)
             ]
+            if self.context is not None:
+                entities = self.context.apply(text, entities)
             out.append(TagResult(entities, 1 + len(text) // 1000, len(text.split()), "fake32", self.version))
         return out
 
 
 class FakeHandler(TaggerModelHandler):
-    def __init__(self):
-        super().__init__(None)
+    def __init__(self, context: bool = True):
+        super().__init__(None, context=context)
 
     def load_model(self):
-        return FakeTagger()
+        return FakeTagger(self._context)

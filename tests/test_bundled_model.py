@@ -22,6 +22,18 @@ def test_bundled_model_finds_pneumonia_and_amoxicillin(bundled):
     assert ("Chemical", "amoxicillin") in found
 
 
+def test_bundled_model_entities_carry_clinical_context(bundled):
+    note = "No evidence of pneumonia.\nPAST MEDICAL HISTORY: Asthma.\nFAMILY HISTORY: Her mother had breast cancer."
+    by_text = {e.text: e for e in bundled.tag([note])[0]}
+    assert {"pneumonia", "Asthma", "breast cancer"} <= set(by_text)
+    assert (by_text["pneumonia"].negation, by_text["pneumonia"].section) == ("negated", None)
+    assert (by_text["Asthma"].temporality, by_text["Asthma"].section) == ("historical", "past_medical_history")
+    assert (by_text["breast cancer"].experiencer, by_text["breast cancer"].section) == ("other", "family_history")
+    plain = Tagger.load(device="cpu", context=False).tag([note])[0]
+    assert [(e.start_char, e.end_char) for e in plain] == [(e.start_char, e.end_char) for e in bundled.tag([note])[0]]
+    assert all(e.negation is None and e.section is None for e in plain)
+
+
 def test_bundled_model_metadata(bundled):
     assert bundled.label_set.entity_types == ("Chemical", "Disease")
     assert bundled.version and len(bundled.version) == 16

@@ -159,3 +159,38 @@ def test_no_note_text_in_logs_rejects_or_summary(tmp_path, caplog, capfd, tiny_m
 
 def test_entity_schema_is_the_base_schema_without_passthrough():
     assert entity_schema().equals(ENTITY_BASE_SCHEMA)
+
+
+def test_entity_rows_carry_context_and_summary_counts_negation(tmp_path):
+    notes = write_notes(tmp_path / "notes.parquet", [
+        {"note_id": "a", "text": "No evidence of pneumonia. Started amoxicillin."},
+        {"note_id": "b", "text": "PAST MEDICAL HISTORY: Sepsis.\nFAMILY HISTORY: Mother had pneumonia."},
+    ])
+    out = tmp_path / "out"
+    summary = run(["--input", str(notes), "--output", str(out), *RUNNER], handler=FakeHandler())
+    rows = {(r["note_id"], r["text"]): r for r in read_dir(out, "entities").to_pylist()}
+    context = {key: (r["negation"], r["temporality"], r["experiencer"], r["section"]) for key, r in rows.items()}
+    assert context == {
+        ("a", "pneumonia"): ("negated", "recent", "patient", None),
+        ("a", "amoxicillin"): ("affirmed", "recent", "patient", None),
+        ("b", "Sepsis"): ("affirmed", "historical", "patient", "past_medical_history"),
+        ("b", "pneumonia"): ("affirmed", "historical", "other", "family_history"),
+    }
+    assert summary["entities_by_negation"] == {"affirmed": 3, "negated": 1}
+    assert "entities by negation" in format_summary(summary, str(out))
+
+
+def test_no_context_leaves_the_columns_null(tmp_path, tiny_model_dir):
+    from beam_jobs.config import parse_args
+    from beam_jobs.tag_notes import inspect_model, make_handler
+
+    notes = write_notes(tmp_path / "notes.parquet", [{"note_id": "a", "text": "No pneumonia."}])
+    args = ["--input", str(notes), "--output", str(tmp_path / "out"), "--model", str(tiny_model_dir), "--no-context"]
+    config, _ = parse_args(args)
+    assert config.context is False
+    assert make_handler(config, inspect_model(str(tiny_model_dir))).load_model().context is None
+    summary = run([*args, *RUNNER], handler=FakeHandler(context=False))
+    entities = read_dir(tmp_path / "out", "entities").to_pylist()
+    assert len(entities) == 1
+    assert [entities[0][c] for c in ("negation", "temporality", "experiencer", "section")] == [None] * 4
+    assert summary["entities_by_negation"] == {"not_computed": 1}
