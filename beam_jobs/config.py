@@ -29,13 +29,16 @@ class JobConfig:
     max_failed_fraction: float = 0.001
     publish: str = "auto"
     context: bool = True
+    codes: bool = True
+    codes_k: int = 5
+    code_index: str | None = None
 
     def __post_init__(self) -> None:
         if not self.inputs:
             raise ValueError("expected at least one --input, got none")
         if not self.output:
             raise ValueError("expected an --output folder, got an empty one")
-        for name in ("max_note_chars", "batch_tokens", "max_batch_chars", "rows_per_item"):
+        for name in ("max_note_chars", "batch_tokens", "max_batch_chars", "rows_per_item", "codes_k"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"expected --{name.replace('_', '-')} >= 1, got {getattr(self, name)}")
         if self.dtype not in ("auto", "float32", "bfloat16"):
@@ -81,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "written last (object stores); auto: swap for local paths, else versioned (default: %(default)s)")
     p.add_argument("--no-context", dest="context", action="store_false",
                    help="do not compute each entity's negation, temporality, experiencer and section (the columns stay null)")
+    p.add_argument("--no-codes", dest="codes", action="store_false",
+                   help="do not rank ICD-10-CM candidate codes for Disease entities (icd10cm_code stays null, no codes table rows)")
+    p.add_argument("--codes-k", type=int, default=JobConfig.codes_k, help="ICD-10-CM candidates per Disease entity in the codes table (default: %(default)s)")
+    p.add_argument("--code-index", default=None, metavar="DIR",
+                   help="code index folder built by python -m nercore.build_code_index, readable by every worker (default: "
+                   "$NERCORE_CODE_INDEX, else each machine's cache, built on first use: about 7 minutes on a 2-core CPU)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when the worker has one)")
     p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
                    help="encoder precision; auto: bfloat16 on GPU and on CPUs with native bfloat16 (AVX512-BF16/AMX; ~2.5x faster "
@@ -101,6 +110,6 @@ def parse_args(argv: Sequence[str] | None) -> tuple[JobConfig, list[str]]:
         max_note_chars=args.max_note_chars, batch_tokens=args.batch_tokens, max_batch_chars=args.max_batch_chars, device=args.device, dtype=args.dtype, quantize=args.quantize,
         large_model=args.large_model, model_copies=args.model_copies, id_column=args.id_column, text_column=args.text_column,
         rows_per_item=args.rows_per_item, max_failed_fraction=args.max_failed_fraction, publish=args.publish,
-        context=args.context,
+        context=args.context, codes=args.codes, codes_k=args.codes_k, code_index=args.code_index,
     )
     return config, pipeline_args

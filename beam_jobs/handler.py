@@ -41,6 +41,8 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         model_copies: int | None = None,
         expected_version: str | None = None,
         context: bool = True,
+        codes: bool | str = False,
+        codes_k: int | None = None,
     ):
         # With element_size_fn, Beam's batch sizes are measured in its units: characters here.
         # Batches are filled to max_batch_chars (flushed early only at a bundle's end): Beam's
@@ -59,6 +61,8 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         self._quantize = quantize
         self._expected_version = expected_version
         self._context = context
+        self._codes = codes  # False, True (the machine's cached code index) or an index folder
+        self._codes_k = codes_k
 
     def load_model(self) -> Tagger:
         dtype = None if self._dtype == "auto" else getattr(torch, self._dtype)
@@ -66,7 +70,7 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         # writing rows of two model versions into one run.
         tagger = Tagger.load(
             self._model, self._device, batch_tokens=self._batch_tokens, dtype=dtype, quantize=self._quantize, expected_version=self._expected_version,
-            context=self._context,
+            context=self._context, codes=self._codes, codes_k=self._codes_k,
         )
         log.info("loaded tagger %s (version %s) on %s", tagger.name, tagger.version, tagger.device)
         return tagger

@@ -33,7 +33,7 @@ SUMMARY_FILE = "summary.json"
 COUNTS_FILE = "_counts.json"
 LATEST_FILE = "LATEST.json"
 RUNS_FOLDER = "runs"
-OUR_PREFIXES = ("entities-", "rejects-", SUMMARY_FILE, LATEST_FILE, RUNS_FOLDER)
+OUR_PREFIXES = ("entities-", "codes-", "rejects-", SUMMARY_FILE, LATEST_FILE, RUNS_FOLDER)
 PUBLISH_MODES = ("auto", "swap", "versioned")
 
 

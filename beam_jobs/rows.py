@@ -30,9 +30,19 @@ def entity_row(
         "temporality": entity.temporality,
         "experiencer": entity.experiencer,
         "section": entity.section,
+        "icd10cm_code": entity.icd10cm_code,
+        "icd10cm_score": entity.icd10cm_score,
         "model_name": model_name,
         "model_version": model_version,
         "pipeline_version": pipeline_version,
     }
     row.update(zip(passthrough_names, note["passthrough"]))
     return row
+
+
+def code_rows(entity_key: str, entity: Entity) -> list[dict]:
+    """Codes-table rows (``schemas.CODES_SCHEMA``) of an entity's ranked ICD-10-CM candidates."""
+    return [
+        {"entity_id": entity_key, "rank": rank, "code": c.code, "description": c.description, "score": c.score, "billable": c.billable}
+        for rank, c in enumerate(entity.codes, 1)
+    ]

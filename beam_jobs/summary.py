@@ -62,6 +62,7 @@ def summarise(staging: str, *, run_id: str, tables: str, footer_rows: int, input
         "entities": counts.get("entities", 0),
         "entities_by_type": dict(sorted(counts.get("entities_by_type", {}).items())),
         "entities_by_negation": dict(sorted(counts.get("entities_by_negation", {}).items())),
+        "entities_with_code": counts.get("entities_with_code", 0),
         "rejects_by_reason": dict(sorted(counts.get("rejects_by_reason", {}).items())),
         "notes_by_precision": dict(sorted(counts.get("notes_by_precision", {}).items())),
         "windows": counts.get("windows", 0),
@@ -108,6 +109,7 @@ def format_summary(summary: dict, output: str) -> str:
     if summary.get("entities_by_negation"):
         lines.append("entities by negation")
         lines += [f"  {t:<14}{n:>10,}" for t, n in summary["entities_by_negation"].items()]
+    lines.append(f"entities with an ICD-10-CM code {summary.get('entities_with_code', 0):>10,}")
     if summary["rejects_by_reason"]:
         lines.append("rejects by reason")
         lines += [f"  {r:<30}{n:>6,}" for r, n in summary["rejects_by_reason"].items()]

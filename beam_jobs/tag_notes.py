@@ -28,10 +28,10 @@ from beam_jobs.handler import METRICS_NAMESPACE, TaggerModelHandler
 from beam_jobs.inputs import Columns, InputPlan, RowReader, plan_inputs
 from beam_jobs.notes import duplicate_verdicts, reject, row_fault, row_key
 from beam_jobs.outputs import COUNTS_FILE, OutputLayout, check_output_folder, discard, publish, write_json
-from beam_jobs.rows import entity_row
+from beam_jobs.rows import code_rows, entity_row
 from beam_jobs.summary import MergeCounts, RunFailed, count_reject, format_summary, summarise
 from beam_jobs.writer import WriteTable, commit
-from schemas import REJECT_SCHEMA, SchemaError, entity_schema
+from schemas import CODES_SCHEMA, REJECT_SCHEMA, SchemaError, entity_schema
 
 log = logging.getLogger("beam_jobs.tag_notes")
 # Bytes of Arrow rows a table writer buffers before it writes a row group.
@@ -110,11 +110,16 @@ class ToEntityRows(beam.DoFn):
             return
         by_type: dict[str, int] = {}
         by_negation: dict[str, int] = {}
+        coded = 0
         for entity in result.entities:
             by_type[entity.entity_type] = by_type.get(entity.entity_type, 0) + 1
             negation = entity.negation or "not_computed"
             by_negation[negation] = by_negation.get(negation, 0) + 1
-            yield entity_row(note, entity, self._passthrough, self._model_name, result.model_version, self._pipeline_version)
+            row = entity_row(note, entity, self._passthrough, self._model_name, result.model_version, self._pipeline_version)
+            coded += row["icd10cm_code"] is not None
+            for code_row in code_rows(row["entity_id"], entity):
+                yield beam.pvalue.TaggedOutput("codes", code_row)
+            yield row
         for entity_type, n in by_type.items():
             Metrics.counter(METRICS_NAMESPACE, f"entities_{entity_type}").inc(n)
         self._tagged.inc()
@@ -123,13 +128,13 @@ class ToEntityRows(beam.DoFn):
         self._tokens.inc(result.tokens)
         yield beam.pvalue.TaggedOutput(
             "counts",
-            {"notes_tagged": 1, "entities": len(result.entities), "entities_by_type": by_type, "entities_by_negation": by_negation, "windows": result.windows, "tokens": result.tokens,
+            {"notes_tagged": 1, "entities": len(result.entities), "entities_by_type": by_type, "entities_by_negation": by_negation, "entities_with_code": coded, "windows": result.windows, "tokens": result.tokens,
              "notes_by_precision": {result.precision or "unknown": 1}},
         )
 
 
 class TagNotes(beam.PTransform):
-    """Work items → {"entities": entity rows, "rejects": reject rows, "counts": count records}.
+    """Work items → {"entities": entity rows, "codes": code rows, "rejects": reject rows, "counts": count records}.
 
     The routing logic of the job, free of file formats: ``read_rows`` turns a work item into row
     dicts (``inputs.item_rows``; tests pass rows directly). Each item is read twice: once for the
@@ -159,7 +164,7 @@ class TagNotes(beam.PTransform):
         tagged = (
             checked.note
             | "Tag" >> RunInference(self._handler)
-            | "ToRows" >> beam.ParDo(ToEntityRows(self._passthrough, self._model_name, beam_jobs.__version__)).with_outputs("reject", "counts", main="entity")
+            | "ToRows" >> beam.ParDo(ToEntityRows(self._passthrough, self._model_name, beam_jobs.__version__)).with_outputs("reject", "counts", "codes", main="entity")
         )
         duplicates = verdicts | "DuplicateRejects" >> beam.Map(lambda verdict: verdict[1])
         rejects = (checked.reject, duplicates, tagged.reject) | "AllRejects" >> beam.Flatten()
@@ -169,7 +174,7 @@ class TagNotes(beam.PTransform):
             | "AllCounts" >> beam.Flatten()
             | "Sum" >> beam.CombineGlobally(MergeCounts())
         )
-        return {"entities": tagged.entity, "rejects": rejects, "counts": counts}
+        return {"entities": tagged.entity, "codes": tagged.codes, "rejects": rejects, "counts": counts}
 
 
 def make_handler(config: JobConfig, model: ModelInfo) -> TaggerModelHandler:
@@ -177,7 +182,20 @@ def make_handler(config: JobConfig, model: ModelInfo) -> TaggerModelHandler:
         config.model, device=config.device, dtype=config.dtype, batch_tokens=config.batch_tokens, quantize=config.quantize,
         max_batch_chars=config.max_batch_chars, large_model=config.large_model, model_copies=config.model_copies,
         expected_version=model.version, context=config.context,
+        codes=(config.code_index or True) if config.codes else False, codes_k=config.codes_k,
     )
+
+
+def prepare_code_index(code_index: str | None) -> None:
+    """Check ``--code-index`` before any worker starts; without it (and without
+    ``$NERCORE_CODE_INDEX``), build this machine's cached index now (once per version), so that
+    local workers share it instead of each building one."""
+    from nercore.code_index import check_index, default_index
+
+    if code_index is None:
+        default_index()
+    else:
+        check_index(code_index)
 
 
 def build(p: beam.Pipeline, config: JobConfig, plan: InputPlan, model: ModelInfo, staging: str, handler=None) -> None:
@@ -186,7 +204,7 @@ def build(p: beam.Pipeline, config: JobConfig, plan: InputPlan, model: ModelInfo
     reader = RowReader(Columns(config.id_column, config.text_column, tuple(names)))
     items = p | "WorkItems" >> beam.Create(list(plan.items)) | "Spread" >> beam.Reshuffle()
     out = items | "TagNotes" >> TagNotes(handler or make_handler(config, model), config.max_note_chars, names, model.name, reader)
-    schemas = {"entities": entity_schema(plan.passthrough), "rejects": REJECT_SCHEMA}
+    schemas = {"entities": entity_schema(plan.passthrough), "codes": CODES_SCHEMA, "rejects": REJECT_SCHEMA}
     written = [out[name] | f"Write{name.title()}" >> WriteTable(staging, name, schema, WRITE_BUFFER_BYTES) for name, schema in schemas.items()]
     (
         written
@@ -223,6 +241,8 @@ def run_config(config: JobConfig, pipeline_args: Sequence[str], test_pipeline: b
     """``run`` with the job's options already parsed (``pipeline_args`` go to Beam)."""
     plan = plan_inputs(config.inputs, Columns(config.id_column, config.text_column, config.passthrough), config.rows_per_item)
     model = inspect_model(config.model)
+    if config.codes and handler is None:
+        prepare_code_index(config.code_index)
     check_output_folder(config.output)
     layout = OutputLayout.create(config.output, config.publish)
     log.info("run %s: %d files, %d rows, %d work items, model %s (%s)", layout.run_id, len(plan.files), plan.rows, len(plan.items), model.name, model.version)

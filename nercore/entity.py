@@ -22,8 +22,15 @@ class Entity:
         section: the normalised name of the note section the mention sits in (e.g.
             "past_medical_history"); None before any header or when not computed.
 
+        icd10cm_code: the best ICD-10-CM candidate code of a linked entity (a Disease) when its
+            score reaches the linker's threshold; None otherwise or when not linked.
+        icd10cm_score: that candidate's score in [0, 1]; None when ``icd10cm_code`` is None.
+        codes: the ranked candidates (``nercore.linker.CodeCandidate``), best first; empty when
+            not linked.
+
     The context fields are set by ``nercore.context.ContextFinder`` (``Tagger`` does it unless
-    loaded with ``context=False``).
+    loaded with ``context=False``), the code fields by ``nercore.linker.CodeLinker``
+    (``Tagger.load(codes=True)``).
     """
 
     entity_type: str
@@ -35,3 +42,6 @@ class Entity:
     temporality: str | None = None
     experiencer: str | None = None
     section: str | None = None
+    icd10cm_code: str | None = None
+    icd10cm_score: float | None = None
+    codes: tuple = ()

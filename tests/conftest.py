@@ -57,3 +57,24 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent")
     return SHARED_DATA
+
+
+# A small ICD-10-CM code index (a few categories) for every test: the job and Tagger.load(codes=True)
+# find it through $NERCORE_CODE_INDEX, so no test builds the full index (minutes on a CPU).
+CODE_PREFIXES = ["A41", "C18", "D13", "E11", "G10", "G71", "J18", "J44"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def small_code_index(tmp_path_factory) -> Path:
+    import os
+
+    from nercore.code_index import INDEX_ENV, CodeIndex
+
+    folder = CodeIndex.build(CODE_PREFIXES).save(tmp_path_factory.mktemp("codes") / "index")
+    previous = os.environ.get(INDEX_ENV)
+    os.environ[INDEX_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(INDEX_ENV, None)
+    else:
+        os.environ[INDEX_ENV] = previous

@@ -20,8 +20,11 @@ class FakeTagger:
     version = "fake-1"
     device = "cpu"
 
-    def __init__(self, context: bool = True):
+    def __init__(self, context: bool = True, codes: bool = False, codes_k: int = 5):
+        from nercore.linker import CodeLinker
+
         self.context = default_finder() if context else None
+        self.linker = CodeLinker.load(k=codes_k) if codes else None  # the tests' small index ($NERCORE_CODE_INDEX)
 
     def tag_detailed(self, texts):
         if any(BOOM in t for t in texts):
@@ -34,13 +37,15 @@ class FakeTagger:
             ]
             if self.context is not None:
                 entities = self.context.apply(text, entities)
+            if self.linker is not None:
+                entities = self.linker.apply([text], [entities])[0]
             out.append(TagResult(entities, 1 + len(text) // 1000, len(text.split()), "fake32", self.version))
         return out
 
 
 class FakeHandler(TaggerModelHandler):
-    def __init__(self, context: bool = True):
-        super().__init__(None, context=context)
+    def __init__(self, context: bool = True, codes: bool = False, codes_k: int = 5):
+        super().__init__(None, context=context, codes=codes, codes_k=codes_k)
 
     def load_model(self):
-        return FakeTagger(self._context)
+        return FakeTagger(self._context, bool(self._codes), self._codes_k)

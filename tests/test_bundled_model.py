@@ -66,6 +66,12 @@ def test_job_with_bundled_model_on_sample_notes(tmp_path):
     rows = table.to_pylist()
     assert all(r["text"] == texts[r["note_id"]][r["start_char"] : r["end_char"]] for r in rows)
     assert {"note_id": "N9000", "text": "sepsis"} in [{"note_id": r["note_id"], "text": r["text"]} for r in rows]
+    # Disease entities get ICD-10-CM codes (from the tests' small index, see conftest)
+    import simple_icd_10_cm as icd
+
+    sepsis = [r for r in rows if r["text"].lower() == "sepsis"]
+    assert sepsis and all(r["icd10cm_code"].startswith("A41") and icd.is_valid_item(r["icd10cm_code"]) for r in sepsis)
+    assert summary["entities_with_code"] > 0
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["model_version"] == Tagger.load().version
 
 

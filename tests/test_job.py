@@ -11,7 +11,7 @@ from beam_jobs.samples import sample_rows, write_sample_notes
 from beam_jobs.summary import format_summary
 from beam_jobs.tag_notes import main, run
 from nercore import Tagger
-from schemas import ENTITY_BASE_SCHEMA, REJECT_SCHEMA, SchemaError, entity_schema
+from schemas import CODES_SCHEMA, ENTITY_BASE_SCHEMA, REJECT_SCHEMA, SchemaError, entity_schema
 from tests.fakes import BOOM, FakeHandler
 
 RUNNER = ["--runner", "FnApiRunner"]
@@ -180,17 +180,67 @@ def test_entity_rows_carry_context_and_summary_counts_negation(tmp_path):
     assert "entities by negation" in format_summary(summary, str(out))
 
 
-def test_no_context_leaves_the_columns_null(tmp_path, tiny_model_dir):
+def worker_tagger(args):
+    """The job's config for ``args`` and the tagger its handler loads on a worker."""
     from beam_jobs.config import parse_args
     from beam_jobs.tag_notes import inspect_model, make_handler
 
+    config, _ = parse_args(args)
+    return config, make_handler(config, inspect_model(config.model)).load_model()
+
+
+def test_no_context_leaves_the_columns_null(tmp_path, tiny_model_dir):
     notes = write_notes(tmp_path / "notes.parquet", [{"note_id": "a", "text": "No pneumonia."}])
     args = ["--input", str(notes), "--output", str(tmp_path / "out"), "--model", str(tiny_model_dir), "--no-context"]
-    config, _ = parse_args(args)
-    assert config.context is False
-    assert make_handler(config, inspect_model(str(tiny_model_dir))).load_model().context is None
+    config, tagger = worker_tagger(args)
+    assert config.context is False and tagger.context is None
     summary = run([*args, *RUNNER], handler=FakeHandler(context=False))
     entities = read_dir(tmp_path / "out", "entities").to_pylist()
     assert len(entities) == 1
     assert [entities[0][c] for c in ("negation", "temporality", "experiencer", "section")] == [None] * 4
     assert summary["entities_by_negation"] == {"not_computed": 1}
+
+
+def test_job_writes_ranked_icd10cm_codes_for_disease_entities(tmp_path, tiny_model_dir):
+    import simple_icd_10_cm as icd
+
+    texts = ["Sepsis and pneumonia, given amoxicillin.", "No pneumonia.", "History of sepsis."]
+    notes = write_notes(tmp_path / "notes.parquet", [{"note_id": f"n{i}", "text": t} for i, t in enumerate(texts)])
+    out = tmp_path / "out"
+    summary = run(["--input", str(notes), "--output", str(out), "--model", str(tiny_model_dir), *RUNNER], handler=FakeHandler(codes=True, codes_k=3))
+    entities = read_dir(out, "entities").to_pylist()
+    codes = read_dir(out, "codes")
+    assert codes.schema.equals(CODES_SCHEMA)
+    diseases = [e for e in entities if e["entity_type"] == "Disease"]
+    assert len(diseases) == 4 and all(icd.is_valid_item(e["icd10cm_code"]) for e in diseases)
+    assert {e["icd10cm_code"][:3] for e in diseases if e["text"].lower() == "sepsis"} == {"A41"}
+    assert {e["icd10cm_code"][:3] for e in diseases if e["text"].lower() == "pneumonia"} == {"J18"}
+    assert all(e["icd10cm_code"] is None and e["icd10cm_score"] is None for e in entities if e["entity_type"] != "Disease")
+    rows = codes.to_pylist()
+    assert len(rows) == 3 * len(diseases) and {r["entity_id"] for r in rows} == {e["entity_id"] for e in diseases}
+    top = {r["entity_id"]: r for r in rows if r["rank"] == 1}
+    assert all(top[e["entity_id"]]["code"] == e["icd10cm_code"] for e in diseases)
+    assert all(r["billable"] == icd.is_leaf(r["code"]) and 0.0 <= r["score"] <= 1.0 for r in rows)
+    assert summary["entities_with_code"] == len(diseases)
+
+
+def test_codes_k_reaches_the_worker_linker(tmp_path, tiny_model_dir):
+    _, tagger = worker_tagger(["--input", "x.parquet", "--output", str(tmp_path / "out"), "--model", str(tiny_model_dir), "--codes-k", "3"])
+    assert tagger.linker.k == 3 and len(tagger.linker.link("Sepsis.", [(0, 6)])[0]) == 3
+
+
+def test_no_codes_turns_linking_off(tmp_path, tiny_model_dir):
+    notes = write_notes(tmp_path / "notes.parquet", [{"note_id": "a", "text": "Sepsis."}])
+    args = ["--input", str(notes), "--output", str(tmp_path / "out"), "--model", str(tiny_model_dir), "--no-codes"]
+    config, tagger = worker_tagger(args)
+    assert config.codes is False and tagger.linker is None
+    summary = run([*args, *RUNNER], handler=FakeHandler(codes=False))
+    (entity,) = read_dir(tmp_path / "out", "entities").to_pylist()
+    assert entity["icd10cm_code"] is None and read_dir(tmp_path / "out", "codes").num_rows == 0
+    assert summary["entities_with_code"] == 0
+
+
+def test_a_bad_code_index_fails_before_the_pipeline(tmp_path, tiny_model_dir):
+    notes = write_notes(tmp_path / "notes.parquet", [{"note_id": "a", "text": "Sepsis."}])
+    assert main(["--input", str(notes), "--output", str(tmp_path / "out"), "--model", str(tiny_model_dir), "--code-index", str(tmp_path)]) == 2
+    assert not (tmp_path / "out").exists()
