@@ -41,7 +41,8 @@ def examples(output: Path, notes_file: Path, limit: int) -> list[str]:
         text = notes[e["note_id"]]
         left = text[max(0, e["start_char"] - CONTEXT) : e["start_char"]].replace("\n", " ").replace("\r", " ")
         right = text[e["end_char"] : e["end_char"] + CONTEXT].replace("\n", " ").replace("\r", " ")
-        lines.append(f"{e['note_id']:<6} {e['entity_type']:<9} {e['score']:.2f}  …{left}[{e['text']}]{right}…")
+        code = f"  ICD-10-CM {e['icd10cm_code']}" if e.get("icd10cm_code") else ""
+        lines.append(f"{e['note_id']:<6} {e['entity_type']:<9} {e['score']:.2f}  …{left}[{e['text']}]{right}…{code}")
     return lines
 
 
@@ -55,7 +56,8 @@ def main(argv=None) -> int:
     print(f"\nExample entities (of {summary['entities']:,}):")
     for line in examples(args.output, args.notes, args.examples):
         print("  " + line)
-    print(f"\nEntity tables: {args.output}/entities-*.parquet\nRejects:       {args.output}/rejects-*.parquet\nSummary:       {args.output}/summary.json")
+    print(f"\nEntity tables: {args.output}/entities-*.parquet\nICD-10-CM:     {args.output}/codes-*.parquet\n"
+          f"Rejects:       {args.output}/rejects-*.parquet\nSummary:       {args.output}/summary.json")
     return 0
 
 
