@@ -11,6 +11,7 @@ it. See ``Ranking`` for the rules and the README for the measured effect of each
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ class CodeLinker:
         self._codes = [index.terms[i].code for i in self._term_ids]
         self._vectors = torch.from_numpy(index.vectors[keep].astype(np.float32)).to(encoder.device)  # shape: (terms, dim)
         self._cache: OrderedDict[str, tuple[CodeCandidate, ...]] = OrderedDict()
+        self._lock = threading.Lock()
         self._exact: dict[str, list[str]] = {}
         # "Includes" notes scope a whole category ("tumor NOS" under D49); they help the dense
         # ranking but are not names to match exactly.
@@ -155,16 +157,21 @@ class CodeLinker:
     def rank(self, queries: Sequence[str]) -> list[tuple[CodeCandidate, ...]]:
         """Ranked candidates for each query text (a mention with its abbreviations expanded)."""
         # A query's candidates depend on its text only (fixed shapes), so earlier answers are reused.
-        unique = sorted(set(queries) - self._cache.keys())
-        for q, d in zip(unique, self._dense(unique)):
-            self._cache[q] = self._candidates(q, d)
-        out = []
-        for q in queries:
-            self._cache.move_to_end(q)
-            out.append(self._cache[q])
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return out
+        # The lock guards the cache only: a tagger (and its linker) may be shared by threads.
+        with self._lock:
+            known = {q: self._cache[q] for q in set(queries) if q in self._cache}
+        unique = sorted(set(queries) - known.keys())
+        fresh = {q: self._candidates(q, d) for q, d in zip(unique, self._dense(unique))}
+        with self._lock:
+            for q, candidates in fresh.items():
+                self._cache[q] = candidates
+            for q in known:
+                if q in self._cache:
+                    self._cache.move_to_end(q)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        answers = known | fresh
+        return [answers[q] for q in queries]
 
     def _dense(self, queries: Sequence[str]) -> list[list[tuple[str, float]]]:
         """(code, best cosine) of the nearest terms' codes, best first, per query."""

@@ -215,3 +215,16 @@ def test_link_eval_names_a_bad_gold_file(tmp_path, capsys):
     gold.write_text("pmid\tstart\tend\n", encoding="utf-8")
     assert main(["--documents", str(docs), "--gold", str(gold), "--index", str(tmp_path)]) == 2
     assert "missing ['mention', 'concept_ids', 'icd10cm_codes']" in capsys.readouterr().err
+
+
+def test_one_linker_shared_by_threads_gives_the_same_answers(linker):
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "Colon cancers, sepsis, pneumonia and COPD."
+    spans = [(0, 13), (15, 21), (23, 32), (37, 41)]
+    expected = linker.link(text, spans)
+    shared = CodeLinker.load()  # a cold cache: the threads fill and read it at once
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda i: shared.link(text, spans[i % 4 :] + spans[: i % 4]), range(16)))
+    expected = [expected[i % 4 :] + expected[: i % 4] for i in range(16)]
+    assert results == expected
