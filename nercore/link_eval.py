@@ -128,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     result = scores(predictions, golds)
-    for predicted, g, m in [x for x in zip(predictions, golds, mentions) if not any(is_under(x[0][0], c) for c in x[1]) if x[0]][: args.errors]:
+    wrong = [(p, g, m) for p, g, m in zip(predictions, golds, mentions) if accuracy([p], [g], 1) == 0.0]
+    for predicted, g, m in wrong[: args.errors]:
         print(f"{m.doc_id} {m.start}-{m.end} {documents[m.doc_id][m.start:m.end]!r}: gold {'|'.join(g)}, predicted {' '.join(predicted)}", file=sys.stderr)
     if args.json:
         print(json.dumps(result))

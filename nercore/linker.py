@@ -11,6 +11,7 @@ it. See ``Ranking`` for the rules and the README for the measured effect of each
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -65,6 +66,7 @@ class Ranking:
     terms: int = 64
 
 
+@functools.cache  # a fixed code set: at most one entry per code
 def unspecified_child(code: str) -> str | None:
     """The "unspecified" child of a non-billable code (C18 → C18.9 "Malignant neoplasm of colon,
     unspecified"; J18 → J18.9 "Pneumonia, unspecified", not J18.0 "Bronchopneumonia, unspecified
