@@ -104,8 +104,13 @@ def read_conll(path: str | Path) -> list[Sentence]:
     return sentences
 
 
-def read_pubtator(path: str | Path, type_map: dict[str, str] | None = None) -> list[Document]:
-    """Read PubTator documents (one block each); the text is ``title + " " + abstract``.
+def read_pubtator(path: str | Path, type_map: dict[str, str] | None = None, keep_unknown: bool = False) -> list[Document]:
+    """Read PubTator documents (one block each); the text is ``title + " " + abstract`` (the
+    title alone when the abstract is empty).
+
+    Args:
+        type_map: mention type → entity type (default ``PUBTATOR_TYPE_MAP``).
+        keep_unknown: a type outside the map keeps its own name instead of being an error.
 
     Raises:
         DataError: empty file or a malformed line (file and line named).
@@ -130,12 +135,12 @@ def read_pubtator(path: str | Path, type_map: dict[str, str] | None = None) -> l
                 start, end = int(fields[1]), int(fields[2])
             except ValueError:
                 raise DataError(f"{path}:{number}: expected integer offsets") from None
-            kind = type_map.get(fields[4])
+            kind = type_map.get(fields[4], fields[4] if keep_unknown else None)
             if kind is None:
                 raise DataError(f"{path}:{number}: unknown entity type {fields[4][:40]!r}")
             spans.add((kind, start, end))
         if doc_id is not None:
-            text = parts_of_text["t"] + " " + parts_of_text["a"]
+            text = parts_of_text["t"] + " " + parts_of_text["a"] if parts_of_text["a"] else parts_of_text["t"]
             docs.append(Document(doc_id, text, tuple(sorted(spans, key=lambda s: (s[1], s[2], s[0])))))
     if not docs:
         raise DataError(f"{path}: empty file (no documents)")

@@ -1,9 +1,12 @@
 """Evaluate a model: strict entity-level P/R/F1 through ``Tagger.tag``.
 
-``python -m nercore.evaluate --data FILE [--data FILE ...] [--model DIR] [--format conll|pubtator] [--json]``
+``python -m nercore.evaluate --data FILE [--data FILE ...] [--model DIR] [--format F] [--json]``
 
-CoNLL sentences are tagged as their tokens joined by single spaces; PubTator documents as
-``title + " " + abstract``, so character offsets are checked on real text.
+Any format of ``nercore.formats`` (detected unless ``--format`` says): each document's text is
+tagged as it is and predicted character spans must equal gold ones exactly. CoNLL sentences are
+tagged as their tokens joined by single spaces; PubTator documents as ``title + " " + abstract``.
+Gold spans are scored as annotated by default; what a flat tagger can never match (boundaries
+inside a word, overlaps, discontinuous spans) is counted per file on stderr.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 
-from nercore.data import DataError, Document, Sentence, read_conll, read_pubtator
+from nercore.data import DataError, Document, Sentence
 from nercore.metrics import strict_scores
 
 CHUNK = 512  # texts per Tagger.tag call, so progress can be shown
@@ -50,11 +53,12 @@ def format_table(scores: dict) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from nercore.train import add_annotation_options
+
     p = argparse.ArgumentParser(prog="nercore-evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--data", action="append", required=True, help="labelled file; repeat for several")
+    p.add_argument("--data", action="append", required=True, help="labelled file (or BRAT folder); repeat for several")
     p.add_argument("--model", default=None, help="model folder, gs:// or s3:// folder, or hub name (default: the bundled model)")
-    p.add_argument("--format", choices=("conll", "pubtator"), default="conll", help="format of the --data files")
-    p.add_argument("--types", default=None, help="comma-separated entity types to score (default: all)")
+    add_annotation_options(p, training=False)
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when present)")
     p.add_argument("--batch-tokens", type=int, default=None, help="padded sub-words per encoder call (default: 2048 on CPU, 16384 on GPU)")
@@ -66,26 +70,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from nercore.annotations import SpanPolicy, resolve
+    from nercore.formats import ReadOptions, read_annotated
     from nercore.tagger import Tagger
 
     try:
-        if args.format == "conll":
-            sentences = [s for path in args.data for s in read_conll(path)]
-        else:
-            docs = [d for path in args.data for d in read_pubtator(path)]
+        policy = SpanPolicy(tuple(args.types) if args.types else None, args.on_misaligned, args.discontinuous, "keep", args.strict)
+        options = ReadOptions(args.text_field, args.offsets)
+        files = {path: read_annotated(path, args.format, options) for path in args.data}  # malformed input fails before the model loads
         import torch
 
         dtype = None if args.dtype == "auto" else getattr(torch, args.dtype)
         tagger = Tagger.load(args.model, args.device, batch_tokens=args.batch_tokens, dtype=dtype, quantize=args.quantize)
+        docs: list[Document] = []
+        for path, (annotated, counts) in files.items():
+            gold, report = resolve(annotated, policy, path, tagger.tokenizer, counts)
+            docs.extend(gold)
+            print(f"data: {report.line()}", file=sys.stderr, flush=True)
     except (DataError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    types = args.types.split(",") if args.types else None
     progress = not args.json and sys.stderr.isatty()
-    if args.format == "conll":
-        scores = evaluate_sentences(tagger, sentences, types, progress)
-    else:
-        scores = evaluate_documents(tagger, docs, types, progress)
+    scores = evaluate_documents(tagger, docs, args.types, progress)
     if args.json:
         print(json.dumps(scores, sort_keys=True))
     else:

@@ -1,7 +1,14 @@
-"""Fine-tune a BERT-CRF tagger on CoNLL-style TSV files.
+"""Fine-tune a BERT-CRF tagger on labelled files in any supported format.
 
 ``python -m nercore.train --train FILE [--train FILE ...] --dev FILE [--dev FILE ...]
---base-model PATH_OR_NAME --output DIR [--epochs --lr --batch-size --max-length --seed ...]``
+--base-model PATH_OR_NAME --output DIR [--format F] [--epochs --lr --batch-size --max-length --seed ...]``
+
+Files may be CoNLL TSV, PubTator, Label Studio JSON, Doccano JSONL, Prodigy/spaCy JSONL or a
+BRAT folder (``nercore.formats``; detected from the content unless ``--format`` says). Every
+format takes one path to training examples: gold character spans are checked against the base
+model's own tokenizer (``nercore.annotations``) and each document is cut into the tagger's own
+windows, so training sees exactly what inference sees. What cannot be represented is counted per
+file and printed (``--strict`` makes it an error).
 
 Each epoch ends with strict F1 on every dev file, scored on the entity types that file labels;
 the epoch with the best mean of those F1s (or the last, with ``--select last``) is kept in
@@ -16,6 +23,7 @@ import logging
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,9 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nercore.data import DataError, Sentence, read_conll
+from nercore.annotations import AnnotatedDocument, AnnotationReport, SpanPolicy, from_documents, resolve
+from nercore.data import DataError, Document, Sentence, read_conll
+from nercore.formats import FORMATS, ReadOptions, detect_format, read_annotated
 from nercore.labels import LabelSet
-from nercore.preprocess import encode_texts, window_bounds
+from nercore.preprocess import EncodedText, encode_texts, window_bounds
 
 log = logging.getLogger("nercore.train")
 
@@ -54,8 +64,21 @@ class TrainConfig:
     name: str = ""
     select: str = "best"
     pack: bool = False
+    format: str = "auto"
+    types: list[str] | None = None
+    on_misaligned: str = "snap"
+    discontinuous: str = "first"
+    strict: bool = False
+    text_field: str = "text"
+    offsets: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.format not in (*FORMATS, "auto"):
+            raise ValueError(f"expected --format one of {', '.join(FORMATS)} or auto, got {self.format!r}")
+        if self.on_misaligned == "keep":
+            raise ValueError("expected --on-misaligned snap, skip or error for training (a span must cover whole words), got 'keep'")
+        SpanPolicy(on_misaligned=self.on_misaligned, discontinuous=self.discontinuous)  # validates both
+        ReadOptions(self.text_field, self.offsets)
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"expected --{name.replace('_', '-')} >= 1, got {getattr(self, name)}")
@@ -81,37 +104,42 @@ class Example:
     label_ids: np.ndarray
 
 
-def word_tags(sentence: Sentence, word_start_char: np.ndarray) -> list[str]:
-    """Tags of the tokenizer's words: a token's first word takes its tag, later words continue it."""
-    starts_np = np.asarray(sentence.token_starts())
-    owner = np.searchsorted(starts_np, word_start_char, side="right") - 1
-    tags = []
-    for w, t in enumerate(owner.tolist()):
-        tag = sentence.tags[t]
-        if word_start_char[w] != starts_np[t] and tag != "O":
-            tag = "I-" + tag[2:]
-        tags.append(tag)
-    return tags
+def word_labels(encoded: EncodedText, spans, label_set: LabelSet) -> np.ndarray:
+    """Label ids of a text's words from gold character spans that cover whole words.
+
+    A span labels the words lying inside it: ``B-`` the first, ``I-`` the rest.
+    """
+    labels = np.full(encoded.num_words, label_set.labels.index("O"), dtype=np.int64)
+    for kind, start, end in spans:
+        first = int(np.searchsorted(encoded.word_start_char, start, side="left"))
+        stop = int(np.searchsorted(encoded.word_end_char, end, side="right"))
+        if first < stop:
+            labels[first] = label_set.labels.index(f"B-{kind}")
+            labels[first + 1 : stop] = label_set.labels.index(f"I-{kind}")
+    return labels
 
 
-def build_examples(sentences: Sequence[Sentence], tokenizer, label_set: LabelSet, window: int) -> list[Example]:
-    """Tokenise sentences exactly as ``Tagger`` tokenises text; split any over a window."""
-    from nercore.labels import to_bio
-
-    texts = [s.text_and_spans()[0] for s in sentences]
+def document_examples(docs: Sequence[Document], tokenizer, label_set: LabelSet, window: int, stride: int) -> list[Example]:
+    """Training examples of gold documents: each tokenised as ``Tagger`` tokenises text and cut
+    into the tagger's windows (``window_bounds``); a window labels the words it holds."""
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     examples = []
-    for sentence, encoded in zip(sentences, encode_texts(tokenizer, texts)):
+    for doc, encoded in zip(docs, encode_texts(tokenizer, [d.text for d in docs]) if docs else []):
         if encoded.num_words == 0:
             continue
-        labels = np.asarray(label_set.encode(to_bio(word_tags(sentence, encoded.word_start_char))))
-        for lo, hi in window_bounds(encoded, window, window):
+        labels = word_labels(encoded, doc.spans, label_set)
+        for lo, hi in window_bounds(encoded, window, stride):
             words = np.flatnonzero((encoded.word_first_token >= lo) & (encoded.word_first_token < hi))
             if words.size == 0:
                 continue
             ids = np.concatenate([[cls_id], encoded.input_ids[lo:hi], [sep_id]])
             examples.append(Example(ids, encoded.word_first_token[words] - lo + 1, labels[words]))
     return examples
+
+
+def sentence_documents(sentences: Sequence[Sentence], prefix: str = "sentence") -> list[AnnotatedDocument]:
+    """CoNLL sentences as documents: tokens joined by single spaces."""
+    return from_documents(Document(f"{prefix}-{i + 1}", *s.text_and_spans()) for i, s in enumerate(sentences))
 
 
 def pack_sentences(sentences: Sequence[Sentence], tokenizer, window: int, rng: random.Random) -> list[Sentence]:
@@ -188,16 +216,40 @@ def parameter_groups(model, config: TrainConfig) -> list[dict]:
     return out
 
 
-def dev_scores(tagger, dev_sets: dict[str, list[Sentence]]) -> dict[str, dict]:
+def dev_scores(tagger, dev_sets: dict[str, list[Document]]) -> dict[str, dict]:
     """Scores per dev file on the entity types that file labels."""
-    from nercore.evaluate import evaluate_sentences
-    from nercore.labels import bio_spans
+    from nercore.evaluate import evaluate_documents
 
     out = {}
-    for path, sentences in dev_sets.items():
-        types = sorted({t for s in sentences for t, _, _ in bio_spans(s.tags)})
-        out[path] = evaluate_sentences(tagger, sentences, types)
+    for path, docs in dev_sets.items():
+        types = sorted({t for d in docs for t, _, _ in d.spans})
+        out[path] = evaluate_documents(tagger, docs, types)
     return out
+
+
+def read_files(paths: Sequence[str], config: TrainConfig, tokenizer, rng: random.Random | None = None) -> dict[str, tuple[list[AnnotatedDocument], Counter]]:
+    """Each file's annotated documents and reader counts; CoNLL sentences packed with ``--pack``."""
+    options = ReadOptions(config.text_field, config.offsets)
+    out = {}
+    for path in paths:
+        fmt = detect_format(path) if config.format == "auto" else config.format
+        if fmt == "conll" and rng is not None:
+            out[path] = (sentence_documents(pack_sentences(read_conll(path), tokenizer, config.max_length - 2, rng), "text"), Counter())
+        else:
+            out[path] = read_annotated(path, fmt, options)
+    return out
+
+
+def gold_documents(
+    files: dict[str, tuple[list[AnnotatedDocument], Counter]], policy: SpanPolicy, tokenizer
+) -> tuple[dict[str, list[Document]], list[AnnotationReport]]:
+    """Each file's gold documents under ``policy``, and its report, printed on stderr."""
+    docs, reports = {}, []
+    for path, (annotated, counts) in files.items():
+        docs[path], report = resolve(annotated, policy, path, tokenizer, counts)
+        reports.append(report)
+        print(f"data: {report.line()}", file=sys.stderr, flush=True)
+    return docs, reports
 
 
 def seed_everything(seed: int) -> None:
@@ -229,18 +281,22 @@ def train(config: TrainConfig) -> dict:
     device = choose_device(config.device)
     base_path, base_record = resolve_base_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base_path)
-    pack_rng = random.Random(config.seed)
-    train_sentences = [
-        s for path in config.train
-        for s in (pack_sentences(read_conll(path), tokenizer, config.max_length - 2, pack_rng) if config.pack else read_conll(path))
-    ]
-    dev_sets = {path: read_conll(path) for path in config.dev}
-    types = sorted({tag[2:] for s in train_sentences for tag in s.tags if tag != "O"})
+    train_files = read_files(config.train, config, tokenizer, random.Random(config.seed) if config.pack else None)
+    dev_files = read_files(config.dev, config, tokenizer)
+    types = sorted(config.types or {a.label for docs, _ in train_files.values() for d in docs for a in d.annotations})
+    if not types:
+        raise DataError(f"no labelled spans in the training files ({', '.join(config.train)})")
+    policy = SpanPolicy(tuple(types), config.on_misaligned, config.discontinuous, "longest", config.strict)
+    # Dev gold is scored as annotated: misaligned and overlapping spans are counted, not changed.
+    dev_policy = SpanPolicy(tuple(types), "error" if config.on_misaligned == "error" else "keep", config.discontinuous, "keep", config.strict)
+    train_docs, reports = gold_documents(train_files, policy, tokenizer)
+    dev_sets, dev_reports = gold_documents(dev_files, dev_policy, tokenizer)
     label_set = LabelSet(types)
     settings = TaggerSettings(labels=list(label_set.labels), max_length=config.max_length, stride=config.stride, base_model=base_record, dropout=config.dropout)
     model = BertCrf.from_encoder(base_path, settings).to(device)
-    examples = build_examples(train_sentences, tokenizer, label_set, settings.window)
-    log.info("train: %d sentences, %d examples, types %s; dev files: %d", len(train_sentences), len(examples), types, len(dev_sets))
+    train_documents = [d for docs in train_docs.values() for d in docs]
+    examples = document_examples(train_documents, tokenizer, label_set, settings.window, settings.stride)
+    log.info("train: %d documents, %d examples, types %s; dev files: %d", len(train_documents), len(examples), types, len(dev_sets))
 
     rng = random.Random(config.seed)
     steps_per_epoch = (len(examples) + config.batch_size - 1) // config.batch_size
@@ -280,11 +336,13 @@ def train(config: TrainConfig) -> dict:
         print(f"epoch {epoch}: loss {record['loss']:.4f}; dev {summary}; mean {mean_f1:.4f}", file=sys.stderr, flush=True)
         if best is None or mean_f1 > best["dev_mean_f1"] or config.select == "last":
             best = record
-            model.settings.training = {"name": config.name or Path(config.output).name, "config": asdict(config), "best_epoch": epoch, "dev": scores, "train_files": config.train, "types": types}
+            model.settings.training = {"name": config.name or Path(config.output).name, "config": asdict(config), "best_epoch": epoch, "dev": scores,
+                                       "train_files": config.train, "types": types, "data": [r.as_dict() for r in reports + dev_reports]}
             model.save(config.output, tokenizer, half=config.half)
         if config.max_steps and step >= config.max_steps:
             break
-    result = {"best_epoch": best["epoch"], "best_dev_mean_f1": best["dev_mean_f1"], "history": history, "minutes": (time.time() - started) / 60, "device": str(device)}
+    result = {"best_epoch": best["epoch"], "best_dev_mean_f1": best["dev_mean_f1"], "history": history, "minutes": (time.time() - started) / 60, "device": str(device),
+              "data": [r.as_dict() for r in reports + dev_reports]}
     write_model_card(Path(config.output), config, result, label_set, base_record)
     return result
 
@@ -304,7 +362,11 @@ def write_model_card(folder: Path, config: TrainConfig, result: dict, label_set:
         for t, s in list(scores["per_type"].items()) + [("overall", scores["overall"])]:
             lines.append(f"| {t} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1']:.4f} | {s['support']} |")
         lines.append("")
-    lines += ["## Per epoch", "", "| epoch | loss | mean dev F1 | minutes |", "| --- | --- | --- | --- |"]
+    lines += ["## Data as read (spans kept, and what could not be represented)", "", "| file | documents | spans | kept | changed or left out |", "| --- | --- | --- | --- | --- |"]
+    for r in result.get("data", []):
+        extra = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("file", "documents", "spans", "kept") and v) or "none"
+        lines.append(f"| {r['file']} | {r['documents']} | {r['spans']} | {r['kept']} | {extra} |")
+    lines += ["", "## Per epoch", "", "| epoch | loss | mean dev F1 | minutes |", "| --- | --- | --- | --- |"]
     lines += [f"| {h['epoch']} | {h['loss']:.4f} | {h['dev_mean_f1']:.4f} | {h['minutes']:.1f} |" for h in result["history"]]
     (folder / "README.md").write_text("\n".join(lines) + "\n")
 
@@ -320,8 +382,8 @@ def contamination_note(config: TrainConfig) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nercore-train", description=__doc__.splitlines()[0])
-    p.add_argument("--train", action="append", required=True, help="CoNLL TSV training file; repeat for several")
-    p.add_argument("--dev", action="append", required=True, help="CoNLL TSV dev file; repeat for several")
+    p.add_argument("--train", action="append", required=True, help="training file (or BRAT folder); repeat for several")
+    p.add_argument("--dev", action="append", required=True, help="dev file (or BRAT folder); repeat for several")
     p.add_argument("--base-model", required=True, help="encoder folder, gs:// or s3:// folder, hub name, or 'minilm' (the pinned bundled base)")
     p.add_argument("--output", required=True, help="folder to write the best model into")
     defaults = TrainConfig([], [], "", "")
@@ -340,9 +402,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="", help="model name recorded in the card")
     p.add_argument("--pack", action="store_true",
                    help="join consecutive sentences into texts of up to --max-length sub-words (random lengths), so the model learns long context")
+    add_annotation_options(p, training=True)
     p.add_argument("--select", choices=("best", "last"), default="best",
                    help="keep the epoch with the best mean dev F1, or the last one (for a final run whose dev data is in --train)")
     return p
+
+
+def add_annotation_options(p: argparse.ArgumentParser, training: bool) -> None:
+    """The options that say how labelled files are read (shared with ``nercore.evaluate``)."""
+    p.add_argument("--format", choices=(*FORMATS, "auto"), default="auto", help="format of the labelled files (default: detected from the content)")
+    p.add_argument("--types", type=lambda v: [t for t in v.split(",") if t], default=None,
+                   help="comma-separated entity types to " + ("train on (default: every label in the training files)" if training else "score (default: all)"))
+    p.add_argument("--on-misaligned", choices=("snap", "skip", "error") if training else ("keep", "snap", "skip", "error"), default="snap" if training else "keep",
+                   help="a span boundary inside a word: snap it outwards to whole words, skip the span, stop with an error"
+                   + ("" if training else ", or keep the gold span as annotated (the tagger cannot match it)") + " (default: %(default)s)")
+    p.add_argument("--discontinuous", choices=("first", "skip"), default="first", help="a discontinuous (BRAT) span: keep its first fragment or skip it (default: %(default)s)")
+    p.add_argument("--strict", action="store_true", help="any span that cannot be represented as annotated is an error naming file, document and span")
+    p.add_argument("--text-field", default="text", help="JSON key of the text (Label Studio: inside 'data') (default: %(default)s)")
+    p.add_argument("--offsets", choices=("auto", "codepoints", "utf16"), default="auto",
+                   help="offset units of JSON exports: Python code points, UTF-16 code units (JavaScript), or auto (default: %(default)s)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
