@@ -14,13 +14,18 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.pvalue import TaggedOutput
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
 
 import beam_jobs
 from beam_jobs.config import JobConfig, parse_args
@@ -28,7 +33,7 @@ from beam_jobs.handler import METRICS_NAMESPACE, TaggerModelHandler
 from beam_jobs.inputs import Columns, InputPlan, RowReader, plan_inputs
 from beam_jobs.notes import duplicate_verdicts, reject, row_fault, row_key
 from beam_jobs.outputs import COUNTS_FILE, OutputLayout, check_output_folder, discard, publish, write_json
-from beam_jobs.rows import code_rows, entity_row
+from beam_jobs.rows import TableColumns, add_entities
 from beam_jobs.summary import MergeCounts, RunFailed, count_reject, format_summary, summarise
 from beam_jobs.writer import WriteTable, commit
 from schemas import CODES_SCHEMA, REJECT_SCHEMA, SchemaError, entity_schema
@@ -91,50 +96,71 @@ def valid_row_keys(rows: Iterable[dict], max_chars: int):
             yield row_key(row)
 
 
-class ToEntityRows(beam.DoFn):
-    """(note, TagResult) → entity rows, plus a count record; a failed note → a reject."""
+def default_entity_schema(passthrough: Sequence[str]) -> pa.Schema:
+    """The entity schema with string passthrough columns (for ``TagNotes`` used without a plan)."""
+    return entity_schema([pa.field(name, pa.string()) for name in passthrough])
 
-    def __init__(self, passthrough: Sequence[str], model_name: str, pipeline_version: str):
+
+class ToEntityBatches(beam.DoFn):
+    """(note, TagResult) → entity and code record batches, plus one count record per bundle;
+    a failed note → a reject.
+
+    Entities are gathered column by column (``rows.TableColumns``) and leave as Arrow record
+    batches of ``BATCH_ROWS`` rows (and the rest at the bundle's end): no dict per entity, no Beam
+    element per entity, no count record per note.
+    """
+
+    BATCH_ROWS = 8192
+
+    def __init__(self, passthrough: Sequence[str], model_name: str, pipeline_version: str, entity_schema: pa.Schema):
         self._passthrough = tuple(passthrough)
         self._model_name = model_name
         self._pipeline_version = pipeline_version
-        self._tagged = Metrics.counter(METRICS_NAMESPACE, "notes_tagged")
-        self._entities = Metrics.counter(METRICS_NAMESPACE, "entities")
-        self._windows = Metrics.counter(METRICS_NAMESPACE, "windows")
-        self._tokens = Metrics.counter(METRICS_NAMESPACE, "tokens")
+        self._entity_schema = entity_schema
+
+    def setup(self) -> None:
+        self._metrics = {name: Metrics.counter(METRICS_NAMESPACE, name) for name in ("notes_tagged", "entities", "windows", "tokens")}
+
+    def start_bundle(self) -> None:
+        self._entities = TableColumns(self._entity_schema)
+        self._codes = TableColumns(CODES_SCHEMA)
+        self._counts = Counter()
+        self._by = {"entities_by_type": Counter(), "entities_by_negation": Counter(), "notes_by_precision": Counter()}
 
     def process(self, item):
         note, result = item
         if isinstance(result, str):
             yield beam.pvalue.TaggedOutput("reject", reject(note, result))
             return
-        by_type: dict[str, int] = {}
-        by_negation: dict[str, int] = {}
-        coded = 0
-        for entity in result.entities:
-            by_type[entity.entity_type] = by_type.get(entity.entity_type, 0) + 1
-            negation = entity.negation or "not_computed"
-            by_negation[negation] = by_negation.get(negation, 0) + 1
-            row = entity_row(note, entity, self._passthrough, self._model_name, result.model_version, self._pipeline_version)
-            coded += row["icd10cm_code"] is not None
-            for code_row in code_rows(row["entity_id"], entity):
-                yield beam.pvalue.TaggedOutput("codes", code_row)
-            yield row
-        for entity_type, n in by_type.items():
-            Metrics.counter(METRICS_NAMESPACE, f"entities_{entity_type}").inc(n)
-        self._tagged.inc()
-        self._entities.inc(len(result.entities))
-        self._windows.inc(result.windows)
-        self._tokens.inc(result.tokens)
-        yield beam.pvalue.TaggedOutput(
-            "counts",
-            {"notes_tagged": 1, "entities": len(result.entities), "entities_by_type": by_type, "entities_by_negation": by_negation, "entities_with_code": coded, "windows": result.windows, "tokens": result.tokens,
-             "notes_by_precision": {result.precision or "unknown": 1}},
-        )
+        entities = result.entities
+        coded = add_entities(self._entities, self._codes, note, entities, self._passthrough, self._model_name, result.model_version, self._pipeline_version)
+        self._by["entities_by_type"].update(e.entity_type for e in entities)
+        self._by["entities_by_negation"].update(e.negation or "not_computed" for e in entities)
+        self._by["notes_by_precision"][result.precision or "unknown"] += 1
+        self._counts.update({"notes_tagged": 1, "entities": len(entities), "entities_with_code": coded, "windows": result.windows, "tokens": result.tokens})
+        if len(self._entities) >= self.BATCH_ROWS:
+            yield self._entities.take()
+        if len(self._codes) >= self.BATCH_ROWS:
+            yield beam.pvalue.TaggedOutput("codes", self._codes.take())
+
+    def finish_bundle(self):
+        window, timestamp = [GlobalWindow()], GlobalWindow().max_timestamp()
+        if len(self._entities):
+            yield WindowedValue(self._entities.take(), timestamp, window)
+        if len(self._codes):
+            yield TaggedOutput("codes", WindowedValue(self._codes.take(), timestamp, window))
+        if self._counts:
+            for name, metric in self._metrics.items():
+                metric.inc(self._counts[name])
+            for entity_type, n in self._by["entities_by_type"].items():
+                Metrics.counter(METRICS_NAMESPACE, f"entities_{entity_type}").inc(n)
+            record = {k: self._counts[k] for k in ("notes_tagged", "entities", "entities_with_code", "windows", "tokens")}
+            record.update({k: dict(v) for k, v in self._by.items()})
+            yield TaggedOutput("counts", WindowedValue(record, timestamp, window))
 
 
 class TagNotes(beam.PTransform):
-    """Work items → {"entities": entity rows, "codes": code rows, "rejects": reject rows, "counts": count records}.
+    """Work items → {"entities": entity record batches, "codes": code record batches, "rejects": reject rows, "counts": count records}.
 
     The routing logic of the job, free of file formats: ``read_rows`` turns a work item into row
     dicts (``inputs.item_rows``; tests pass rows directly). Each item is read twice: once for the
@@ -142,8 +168,10 @@ class TagNotes(beam.PTransform):
     beyond the batch being tagged.
     """
 
-    def __init__(self, handler, max_note_chars: int, passthrough: Sequence[str], model_name: str, read_rows: Callable[[object], Iterable[dict]]):
+    def __init__(self, handler, max_note_chars: int, passthrough: Sequence[str], model_name: str, read_rows: Callable[[object], Iterable[dict]],
+                 entity_schema: pa.Schema | None = None):
         super().__init__()
+        self._entity_schema = entity_schema if entity_schema is not None else default_entity_schema(passthrough)
         self._handler = handler
         self._max_note_chars = max_note_chars
         self._passthrough = tuple(passthrough)
@@ -164,7 +192,7 @@ class TagNotes(beam.PTransform):
         tagged = (
             checked.note
             | "Tag" >> RunInference(self._handler)
-            | "ToRows" >> beam.ParDo(ToEntityRows(self._passthrough, self._model_name, beam_jobs.__version__)).with_outputs("reject", "counts", "codes", main="entity")
+            | "ToRows" >> beam.ParDo(ToEntityBatches(self._passthrough, self._model_name, beam_jobs.__version__, self._entity_schema)).with_outputs("reject", "counts", "codes", main="entity")
         )
         duplicates = verdicts | "DuplicateRejects" >> beam.Map(lambda verdict: verdict[1])
         rejects = (checked.reject, duplicates, tagged.reject) | "AllRejects" >> beam.Flatten()
@@ -203,8 +231,8 @@ def build(p: beam.Pipeline, config: JobConfig, plan: InputPlan, model: ModelInfo
     names = [f.name for f in plan.passthrough]
     reader = RowReader(Columns(config.id_column, config.text_column, tuple(names)))
     items = p | "WorkItems" >> beam.Create(list(plan.items)) | "Spread" >> beam.Reshuffle()
-    out = items | "TagNotes" >> TagNotes(handler or make_handler(config, model), config.max_note_chars, names, model.name, reader)
     schemas = {"entities": entity_schema(plan.passthrough), "codes": CODES_SCHEMA, "rejects": REJECT_SCHEMA}
+    out = items | "TagNotes" >> TagNotes(handler or make_handler(config, model), config.max_note_chars, names, model.name, reader, schemas["entities"])
     written = [out[name] | f"Write{name.title()}" >> WriteTable(staging, name, schema, WRITE_BUFFER_BYTES) for name, schema in schemas.items()]
     (
         written

@@ -39,12 +39,18 @@ class _WriteBundles(beam.DoFn):
         self._buffered = 0
         self._handle = self._writer = self._path = None
 
-    def process(self, row: dict) -> None:
-        self._rows.append(row)
-        if len(self._rows) >= CHUNK_ROWS:
+    def process(self, row: dict | pa.RecordBatch) -> None:
+        if isinstance(row, pa.RecordBatch):  # rows already in columns: kept as they are
             self._to_batch()
-            if self._buffered >= self._buffer_bytes:
-                self._write_row_group()
+            self._batches.append(row)
+            self._buffered += row.nbytes
+        else:
+            self._rows.append(row)
+            if len(self._rows) < CHUNK_ROWS:
+                return
+            self._to_batch()
+        if self._buffered >= self._buffer_bytes:
+            self._write_row_group()
 
     def _to_batch(self) -> None:
         if self._rows:
@@ -74,7 +80,7 @@ class _WriteBundles(beam.DoFn):
 
 
 class WriteTable(beam.PTransform):
-    """Rows (dicts of ``schema``) → Parquet files ``<folder>/_tmp/<prefix>-*.parquet``; outputs their paths."""
+    """Rows (dicts of ``schema``, or record batches of it) → Parquet files ``<folder>/_tmp/<prefix>-*.parquet``; outputs their paths."""
 
     def __init__(self, folder: str, prefix: str, schema: pa.Schema, buffer_bytes: int = 16 << 20):
         super().__init__()

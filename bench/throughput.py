@@ -153,7 +153,7 @@ def measure_beam(model: str | None, texts: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "notes.parquet"
         pq.write_table(pa.table({"note_id": [f"n{i}" for i in range(len(texts))], "text": texts}), path)
-        args = ["--input", str(path), "--output", str(Path(tmp) / "out"), "--runner", "FnApiRunner"]
+        args = ["--input", str(path), "--output", str(Path(tmp) / "out"), "--runner", "FnApiRunner", "--no-codes"]  # like Tagger.load: no codes
         started = time.perf_counter()
         summary = run(args + (["--model", model] if model else []))
         elapsed = time.perf_counter() - started

@@ -2,13 +2,14 @@
 
 Tagging runs in three stages, as in transformers' token-classification pipeline:
 
-1. ``preprocess`` (pure): tokenise with offsets, cut each text into overlapping windows, and give
-   each word to the window where it is most central.
+1. ``preprocess`` (pure; array operations over all texts, ``nercore.token_batch``): tokenise
+   with offsets, cut each text into overlapping windows, and give each word to the window where
+   it is most central.
 2. ``forward`` (the only torch step): windows of all texts, sorted by length and packed into
    batches by a sub-word budget, through encoder and linear layer → one emission row per word.
-3. ``postprocess``: each text's word emissions stitched into one sequence, decoded by a batched,
-   BIO-constrained Viterbi with forward-backward marginals on the device, then BIO tags turned
-   into character spans (pure, vectorised).
+3. ``postprocess`` (``nercore.decoding``): each text's word emissions stitched into one
+   sequence, decoded by a batched, BIO-constrained Viterbi with forward-backward marginals on the
+   device, then the BIO tags of all texts turned into character spans at once.
 
 A text's windows may ride in different batches; the result does not depend on batching, by
 construction: each window is padded to a width fixed by its own length (``padded_width``), and
@@ -32,11 +33,12 @@ import torch
 
 from nercore.context import ContextFinder
 from nercore.context_rules import ContextRules
-from nercore.crf import marginals, viterbi_decode
+from nercore.decoding import WordLabels, decode_words, entity_spans
 from nercore.entity import Entity
 from nercore.model import BertCrf
-from nercore.preprocess import EncodedText, Window, encode_texts, make_windows
+from nercore.preprocess import EncodedText
 from nercore.sources import ModelVersionError, folder_version, resolve_model_folder
+from nercore.token_batch import TokenBatch, WindowPlan, batch_arrays, encode_batch, plan_windows
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,11 @@ log = logging.getLogger(__name__)
 # the same shape (see the module docstring), so a short last batch costs up to this much padding:
 # on the CPU 2,048 is as fast as larger batches and keeps a lone note cheap; a GPU needs more rows.
 DEFAULT_BATCH_TOKENS = {"cpu": 2048, "cuda": 16384}
-# Texts per pipelined chunk: large enough for length-sorted batches, small enough to overlap.
-DEFAULT_CHUNK_TEXTS = 256
+# A pipelined chunk holds up to this many texts and characters: large enough that length-sorted
+# batches are full and the CRF's per-step loop runs over many texts at once, small enough that
+# tokenising the next chunk overlaps the encoder of this one.
+DEFAULT_CHUNK_TEXTS = 4096
+DEFAULT_CHUNK_CHARS = 1 << 18
 # Padded steps × rows per Viterbi batch; bounds memory on very long notes.
 DECODE_BUDGET = 1 << 16
 # Windows are padded up to a multiple of this many positions (see ``Tagger.padded_width``).
@@ -54,22 +59,19 @@ WIDTH_STEP = 32
 
 @dataclass(frozen=True)
 class Prepared:
-    """The preprocessed form of a list of texts."""
+    """The preprocessed form of a list of texts: flat sub-words and words, and their windows."""
 
-    encoded: list[EncodedText]
-    windows: list[Window]
+    tokens: TokenBatch
+    windows: WindowPlan
 
     @property
     def num_tokens(self) -> int:
-        return sum(e.num_tokens for e in self.encoded)
+        return int(self.tokens.token_offsets[-1])
 
-
-@dataclass(frozen=True)
-class Decoded:
-    """Per-text decoding: label ids and the marginal of each chosen label, per word."""
-
-    label_ids: list[np.ndarray]
-    confidences: list[np.ndarray]
+    @property
+    def encoded(self) -> list[EncodedText]:
+        """Each text as an ``EncodedText`` (views; for inspection and tests)."""
+        return [self.tokens.text(i) for i in range(self.tokens.num_texts)]
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ class Tagger:
         self.name = name
         self.version = version
         self.chunk_texts = DEFAULT_CHUNK_TEXTS
+        self.chunk_chars = DEFAULT_CHUNK_CHARS
         self.context = context  # sets each entity's negation, temporality, experiencer, section
         self.linker = linker  # nercore.linker.CodeLinker: ICD-10-CM candidates of Disease entities
         self.settings = model.settings
@@ -258,79 +261,45 @@ class Tagger:
 
     # -- stage 1 ---------------------------------------------------------------------------
     def preprocess(self, texts: Sequence[str]) -> Prepared:
-        """Tokenise texts and cut them into windows (no torch)."""
+        """Tokenise texts and cut them into windows (no torch; array operations over all texts)."""
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise ValueError(f"expected texts of type str, got {type(text).__name__} at index {i}")
-        if not texts:
-            return Prepared([], [])
-        encoded = encode_texts(self.tokenizer, list(texts))
-        windows = [w for i, item in enumerate(encoded) for w in make_windows(item, i, self.settings.window, self.settings.stride)]
-        return Prepared(encoded, windows)
+        tokens = encode_batch(self.tokenizer, list(texts))
+        return Prepared(tokens, plan_windows(tokens, self.settings.window, self.settings.stride))
 
     # -- stage 2 ---------------------------------------------------------------------------
-    def padded_width(self, window: Window) -> int:
-        """Encoder input width of a window: its sub-words and two special tokens, rounded up to
-        a multiple of ``WIDTH_STEP`` but not past ``max_length``. It depends on the window alone."""
-        length = window.num_tokens + 2
-        return max(length, min(-(-length // WIDTH_STEP) * WIDTH_STEP, self.settings.max_length))
+    def padded_widths(self, num_tokens: np.ndarray) -> np.ndarray:
+        """Encoder input width of windows of these sub-word counts: the sub-words and two special
+        tokens, rounded up to a multiple of ``WIDTH_STEP`` but not past ``max_length``. A window's
+        width depends on the window alone."""
+        length = np.asarray(num_tokens, dtype=np.int64) + 2
+        return np.maximum(length, np.minimum(-(-length // WIDTH_STEP) * WIDTH_STEP, self.settings.max_length))
 
     def rows_per_batch(self, width: int) -> int:
         """Rows of every encoder call for windows of this padded width: ``batch_tokens // width``.
 
         Fixed per width, so that a window's result never depends on how many others share its batch.
         """
-        return max(1, self.batch_tokens // width)
+        return max(1, self.batch_tokens // int(width))
 
-    def batches(self, windows: Sequence[Window]) -> list[list[int]]:
+    def batches(self, windows: WindowPlan) -> list[np.ndarray]:
         """Window indices grouped into forward batches of one padded width each, widest first,
         at most ``rows_per_batch(width)`` windows each (``forward`` fills the rest with empty rows)."""
-        widths = [self.padded_width(w) for w in windows]
-        order = sorted(range(len(windows)), key=lambda i: (-widths[i], -windows[i].num_tokens, i))
-        groups: list[list[int]] = []
-        current: list[int] = []
-        for i in order:
-            width = widths[i]
-            if current and (widths[current[0]] != width or len(current) == self.rows_per_batch(width)):
-                groups.append(current)
-                current = []
-            current.append(i)
-        if current:
-            groups.append(current)
+        sizes = windows.num_tokens
+        widths = self.padded_widths(sizes)
+        order = np.lexsort((np.arange(sizes.size), -sizes, -widths))
+        cuts = np.flatnonzero(np.diff(widths[order])) + 1
+        groups = []
+        for same_width in np.split(order, cuts) if order.size else []:
+            rows = self.rows_per_batch(widths[same_width[0]])
+            groups.extend(same_width[i : i + rows] for i in range(0, same_width.size, rows))
         return groups
 
-    def batch_arrays(self, prepared: Prepared, group: Sequence[int], word_offsets: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Host arrays of one forward batch, of a shape fixed by its width (pure numpy).
-
-        Returns:
-            input_ids, attention_mask, word_positions: shape (rows_per_batch(width), width); rows
-            past the group's windows are empty ([CLS] [SEP]); word positions past a window's words
-            are 0. Then, for each word the batch supplies: its row, its column among the row's
-            words, and its index in the concatenated word sequence of all texts; shape (words,).
-        """
-        encoded, windows = prepared.encoded, prepared.windows
-        width = self.padded_width(windows[group[0]])
-        n_rows = self.rows_per_batch(width)
-        if len(group) > n_rows:
-            raise ValueError(f"expected at most {n_rows} windows of width {width} in a batch, got {len(group)}")
-        cls_id, sep_id, pad_id = self._special
-        ids = np.full((n_rows, width), pad_id, dtype=np.int64)
-        ids[:, 0], ids[:, 1] = cls_id, sep_id
-        attention = np.zeros((n_rows, width), dtype=np.int64)
-        attention[:, :2] = 1
-        positions = np.zeros((n_rows, width), dtype=np.int64)
-        targets, rows, cols = [], [], []
-        for row, i in enumerate(group):
-            w = windows[i]
-            source = encoded[w.text_index].input_ids[w.token_start : w.token_end]
-            ids[row, 1 : 1 + len(source)] = source
-            ids[row, 1 + len(source)] = sep_id
-            attention[row, : len(source) + 2] = 1
-            positions[row, : len(w.word_ids)] = w.word_positions
-            targets.append(w.word_ids + word_offsets[w.text_index])
-            rows.append(np.full(len(w.word_ids), row))
-            cols.append(np.arange(len(w.word_ids)))
-        return ids, attention, positions, np.concatenate(rows), np.concatenate(cols), np.concatenate(targets)
+    def batch_arrays(self, prepared: Prepared, group: np.ndarray, words: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+        """Host arrays of one forward batch of windows of one padded width (``token_batch.batch_arrays``)."""
+        width = int(self.padded_widths(prepared.windows.num_tokens[group[:1]])[0])
+        return batch_arrays(prepared.tokens, prepared.windows, group, words, width, self.rows_per_batch(width), self._special)
 
     @torch.inference_mode()
     def forward(self, prepared: Prepared) -> torch.Tensor:
@@ -339,13 +308,14 @@ class Tagger:
         Returns:
             shape (total_words, labels), float32, on the tagger's device.
         """
-        offsets = np.cumsum([0] + [e.num_words for e in prepared.encoded])
-        out = torch.zeros((int(offsets[-1]), len(self.label_set)), dtype=torch.float32, device=self.device)
+        total_words = int(prepared.tokens.word_offsets[-1])
+        out = torch.zeros((total_words, len(self.label_set)), dtype=torch.float32, device=self.device)
         pin = self.device.type == "cuda"
+        words = prepared.windows.words_by_window()
         for group in self.batches(prepared.windows):
             # Every host array is built and sent before the encoder is queued: a later copy from
             # pageable memory would make the host wait for the GPU instead of preparing the next batch.
-            tensors = [torch.from_numpy(a) for a in self.batch_arrays(prepared, group, offsets)]
+            tensors = [torch.from_numpy(a) for a in self.batch_arrays(prepared, group, words)]
             if pin:
                 tensors = [t.pin_memory() for t in tensors]
             ids_t, attention_t, positions_t, rows_t, cols_t, target_t = (t.to(self.device, non_blocking=True) for t in tensors)
@@ -354,70 +324,22 @@ class Tagger:
         return out
 
     # -- stage 3 ---------------------------------------------------------------------------
-    @torch.inference_mode()
-    def decode(self, prepared: Prepared, emissions: torch.Tensor) -> Decoded:
+    def decode(self, prepared: Prepared, emissions: torch.Tensor) -> WordLabels:
         """Constrained Viterbi and marginals over each text's whole word sequence."""
-        lengths = [e.num_words for e in prepared.encoded]
-        offsets = np.cumsum([0] + lengths)
-        label_ids: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(lengths)
-        confidences: list[np.ndarray] = [np.zeros(0, dtype=np.float32)] * len(lengths)
-        order = [i for i in sorted(range(len(lengths)), key=lambda i: (lengths[i], i)) if lengths[i] > 0]
-        # Pad with a zero row appended at index ``total``.
-        padded_source = torch.cat([emissions, emissions.new_zeros((1, emissions.shape[1]))])
-        pad_index = emissions.shape[0]
-        start = 0
-        while start < len(order):
-            stop = start + 1
-            while stop < len(order) and (stop - start + 1) * lengths[order[stop]] <= DECODE_BUDGET:
-                stop += 1
-            group = order[start:stop]
-            start = stop
-            steps = lengths[group[-1]]
-            index = np.full((len(group), steps), pad_index, dtype=np.int64)
-            for row, i in enumerate(group):
-                index[row, : lengths[i]] = np.arange(offsets[i], offsets[i + 1])
-            index_t = torch.from_numpy(index).to(emissions.device)
-            batch = padded_source[index_t]  # shape: (group, steps, labels)
-            mask = index_t != pad_index
-            tags = viterbi_decode(batch, mask, *self._crf)
-            probs = marginals(batch, mask, *self._crf)
-            chosen = probs.gather(2, tags.unsqueeze(2)).squeeze(2)  # shape: (group, steps)
-            tags_np, chosen_np = tags.cpu().numpy(), chosen.float().cpu().numpy()
-            for row, i in enumerate(group):
-                label_ids[i] = tags_np[row, : lengths[i]]
-                confidences[i] = chosen_np[row, : lengths[i]]
-        return Decoded(label_ids, confidences)
-
-    def spans(self, text: str, encoded: EncodedText, label_ids: np.ndarray, confidence: np.ndarray) -> list[Entity]:
-        """Entities of one text from its word labels (valid BIO) and label confidences."""
-        begins = np.flatnonzero(self._is_begin[label_ids])
-        if begins.size == 0:
-            return []
-        not_inside = np.append(np.flatnonzero(~self._is_inside[label_ids]), len(label_ids))
-        ends = not_inside[np.searchsorted(not_inside, begins, side="right")]
-        cumulative = np.concatenate([[0.0], np.cumsum(confidence, dtype=np.float64)])
-        scores = (cumulative[ends] - cumulative[begins]) / (ends - begins)
-        entities = []
-        for b, e, s in zip(begins.tolist(), ends.tolist(), scores.tolist()):
-            start_char = int(encoded.word_start_char[b])
-            end_char = int(encoded.word_end_char[e - 1])
-            entities.append(
-                Entity(
-                    entity_type=self._label_type[label_ids[b]],
-                    start_char=start_char,
-                    end_char=end_char,
-                    text=text[start_char:end_char],
-                    score=min(1.0, max(0.0, float(s))),
-                )
-            )
-        return entities
+        return decode_words(emissions, prepared.tokens.word_offsets, self._crf, DECODE_BUDGET)
 
     def postprocess(self, texts: Sequence[str], prepared: Prepared, emissions: torch.Tensor) -> list[list[Entity]]:
-        decoded = self.decode(prepared, emissions)
-        return [
-            self.spans(text, enc, ids, conf)
-            for text, enc, ids, conf in zip(texts, prepared.encoded, decoded.label_ids, decoded.confidences)
+        """Each text's entities: decoded labels to spans for all texts at once, then one
+        ``Entity`` per span (the only per-entity step)."""
+        tokens = prepared.tokens
+        spans = entity_spans(self.decode(prepared, emissions), tokens.word_offsets, tokens.word_start_char, tokens.word_end_char, self._is_begin, self._is_inside)
+        types = self._label_type
+        entities = [
+            Entity(types[label], start, end, texts[t][start:end], score)
+            for t, label, start, end, score in zip(spans.text.tolist(), spans.label.tolist(), spans.start_char.tolist(), spans.end_char.tolist(), spans.score.tolist())
         ]
+        bounds = np.searchsorted(spans.text, np.arange(len(texts) + 1)).tolist()
+        return [entities[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
     def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
         """Entities of each text, in order of appearance.
@@ -430,14 +352,15 @@ class Tagger:
     def tag_detailed(self, texts: Sequence[str]) -> list[TagResult]:
         """Like ``tag``, with each text's window and sub-word counts.
 
-        Texts are processed in chunks of ``chunk_texts``; the next chunk is tokenised on a
+        Texts are processed in chunks of at most ``chunk_texts`` texts and ``chunk_chars``
+        characters (at least one text each); the next chunk is tokenised on a
         background thread while the current one runs through the model, so the device does not
         wait for tokenisation. Results do not depend on the chunking.
         """
         if isinstance(texts, str):
             raise ValueError("expected a sequence of texts, got one str (wrap it in a list)")
         texts = list(texts)
-        chunks = [texts[i : i + self.chunk_texts] for i in range(0, len(texts), self.chunk_texts)]
+        chunks = [texts[a:b] for a, b in chunk_bounds([len(t) if isinstance(t, str) else 0 for t in texts], self.chunk_texts, self.chunk_chars)]
         if len(chunks) <= 1:
             return self._run(texts, self.preprocess(texts))
         results: list[TagResult] = []
@@ -456,8 +379,23 @@ class Tagger:
             entities = [self.context.apply(text, found) for text, found in zip(texts, entities)]
         if self.linker is not None:
             entities = self.linker.apply(texts, entities)
-        windows = np.bincount(np.asarray([w.text_index for w in prepared.windows], dtype=np.int64), minlength=len(texts))
-        return [TagResult(e, int(windows[i]), prepared.encoded[i].num_tokens, self.precision, self.version) for i, e in enumerate(entities)]
+        windows = np.bincount(prepared.windows.text, minlength=len(texts)).tolist()
+        tokens = prepared.tokens.token_counts.tolist()
+        return [TagResult(e, windows[i], tokens[i], self.precision, self.version) for i, e in enumerate(entities)]
+
+
+def chunk_bounds(lengths: Sequence[int], max_texts: int, max_chars: int) -> list[tuple[int, int]]:
+    """Consecutive ``(start, stop)`` slices of at most ``max_texts`` texts and ``max_chars``
+    characters each; a text longer than ``max_chars`` is a chunk of its own."""
+    ends = np.cumsum(lengths, dtype=np.int64)
+    bounds, start = [], 0
+    while start < len(lengths):
+        before = int(ends[start - 1]) if start else 0
+        stop = int(np.searchsorted(ends, before + max_chars, side="right"))
+        stop = min(max(stop, start + 1), start + max_texts)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
 
 
 def encoder_precision(encoder: torch.nn.Module) -> str:

@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nercore.annotations import AnnotatedDocument, AnnotationReport, SpanPolicy, from_documents, resolve
+from nercore.annotations import AnnotatedDocument, AnnotationReport, SpanPolicy, resolve
 from nercore.data import DataError, Document, Sentence, read_conll
 from nercore.formats import FORMATS, ReadOptions, detect_format, read_annotated
+from nercore.formats.flat import sentence_documents
 from nercore.labels import LabelSet
 from nercore.preprocess import EncodedText, encode_texts, window_bounds
 
@@ -135,11 +136,6 @@ def document_examples(docs: Sequence[Document], tokenizer, label_set: LabelSet, 
             ids = np.concatenate([[cls_id], encoded.input_ids[lo:hi], [sep_id]])
             examples.append(Example(ids, encoded.word_first_token[words] - lo + 1, labels[words]))
     return examples
-
-
-def sentence_documents(sentences: Sequence[Sentence], prefix: str = "sentence") -> list[AnnotatedDocument]:
-    """CoNLL sentences as documents: tokens joined by single spaces."""
-    return from_documents(Document(f"{prefix}-{i + 1}", *s.text_and_spans()) for i, s in enumerate(sentences))
 
 
 def pack_sentences(sentences: Sequence[Sentence], tokenizer, window: int, rng: random.Random) -> list[Sentence]:

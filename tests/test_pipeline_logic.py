@@ -52,7 +52,7 @@ def test_rows_are_routed_to_entities_or_rejects_with_reasons():
             ]),
             label="rejects",
         )
-        entities = out["entities"] | beam.Map(lambda r: (r["note_id"], r["entity_type"], r["start_char"], r["end_char"], r["text"], r["patient_id"], r["entity_id"]))
+        entities = out["entities"] | beam.FlatMap(lambda batch: batch.to_pylist()) | beam.Map(lambda r: (r["note_id"], r["entity_type"], r["start_char"], r["end_char"], r["text"], r["patient_id"], r["entity_id"]))
         assert_that(
             entities,
             equal_to([

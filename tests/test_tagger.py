@@ -54,7 +54,7 @@ def test_long_text_uses_many_windows_and_tags_words_at_its_end(tiny_model_dir, t
     words = [f"word{i % 17} pneumonia, amoxicillin;" for i in range(400)]
     text = "\n".join(words)
     prepared = tagger.preprocess([text])
-    assert len(prepared.windows) > 100
+    assert prepared.windows.num_windows > 100
     entities = tagger.tag([text])[0]
     check_entities(text, entities, tagger)
     last_word_start = int(prepared.encoded[0].word_start_char[-1])
@@ -84,14 +84,15 @@ def test_batches_hold_one_padded_width_each_within_the_budget(tiny_model_dir):
     texts = ODD_TEXTS + [" ".join(["fever"] * n) for n in (1, 20, 33, 200)]
     windows = tagger.preprocess(texts).windows
     groups = tagger.batches(windows)
-    assert sorted(i for g in groups for i in g) == list(range(len(windows)))
+    assert sorted(i for g in groups for i in g.tolist()) == list(range(windows.num_windows))
+    sizes = windows.num_tokens
     for group in groups:
-        widths = {tagger.padded_width(windows[i]) for i in group}
+        widths = set(tagger.padded_widths(sizes[group]).tolist())
         assert len(widths) == 1
         width = widths.pop()
         assert len(group) * width <= 128
-        for i in group:
-            assert windows[i].num_tokens + 2 <= width <= max(tagger.settings.max_length, windows[i].num_tokens + 2)
+        for i in group.tolist():
+            assert sizes[i] + 2 <= width <= max(tagger.settings.max_length, sizes[i] + 2)
             assert width % 32 == 0 or width == tagger.settings.max_length
 
 
@@ -112,11 +113,16 @@ def test_stitched_emissions_come_from_the_most_central_window(tiny_model_dir, tm
     text = " ".join(f"token{i}" for i in range(60))
     prepared = tagger.preprocess([text])
     stitched = tagger.forward(prepared).numpy()
-    for w in prepared.windows:  # run each window alone and compare its assigned rows
+    plan = prepared.windows
+    assert plan.num_windows > 3
+    for k in range(plan.num_windows):  # run each window alone and compare its assigned rows
         from nercore.tagger import Prepared
+        from nercore.token_batch import WindowPlan
 
-        solo = tagger.forward(Prepared(prepared.encoded, [w])).numpy()
-        np.testing.assert_array_equal(stitched[w.word_ids], solo[w.word_ids])
+        mine = np.flatnonzero(plan.word_window == k)  # the words this window supplies, fed alone
+        solo_plan = WindowPlan(plan.text[k : k + 1], plan.token_start[k : k + 1], plan.token_end[k : k + 1], np.zeros(mine.size, dtype=np.int64), plan.word_column[mine])
+        solo = tagger.forward(Prepared(_only_words(prepared.tokens, mine), solo_plan)).numpy()
+        np.testing.assert_array_equal(stitched[mine], solo)
 
 
 def test_save_load_round_trip_gives_identical_predictions(tiny_model_dir, tmp_path):
@@ -234,3 +240,53 @@ def test_every_encoder_call_has_the_fixed_shape_of_its_width(tiny_model_dir):
     widths = {w for _, w in shapes}
     assert len(widths) > 1  # several widths were used
     assert all(rows == tagger.rows_per_batch(width) == 256 // width for rows, width in shapes)
+
+
+def _only_words(tokens, words):
+    """A TokenBatch of one text that keeps only the given words (their sub-words untouched)."""
+    from nercore.token_batch import TokenBatch
+
+    return TokenBatch(tokens.input_ids, tokens.token_offsets, tokens.word_first_token[words], tokens.word_start_char[words],
+                      tokens.word_end_char[words], np.array([0, words.size]))
+
+
+def _equivalence_texts():
+    from tests.conftest import SHARED_DATA
+
+    texts = list(ODD_TEXTS) + [" ".join(f"fever{i % 7} and cough" for i in range(n)) for n in (1, 40, 300)]
+    mtsamples = SHARED_DATA / "mtsamples" / "mtsamples.csv"
+    if mtsamples.is_file():  # real notes where the data is present
+        import csv
+
+        with open(mtsamples, encoding="utf-8") as f:
+            texts += [r["text"] for r in csv.DictReader(f)][:60]
+    return texts
+
+
+@pytest.mark.parametrize("max_length,stride", [(64, 40), (24, 10)])
+def test_array_host_path_equals_the_per_text_path(tmp_path, max_length, stride):
+    """Issue 11: windows, batches, decoding and spans as array operations give exactly the
+    entities (types, offsets, scores to the last bit) of the per-text code they replaced."""
+    from tests.reference_tagger import old_tag
+    from tests.reference_tagger import preprocess as old_preprocess
+
+    folder = build_tiny_model(tmp_path / "m", max_length=max_length, stride=stride, entity_bias=1.0)
+    tagger = Tagger.load(folder, device="cpu", batch_tokens=256, context=False)
+    texts = _equivalence_texts()
+    new = tagger.tag(texts)
+    assert new == old_tag(tagger, texts)
+    assert sum(len(e) for e in new) > 50
+    old_prepared, prepared = old_preprocess(tagger, texts), tagger.preprocess(texts)
+    assert prepared.windows.num_windows == len(old_prepared.windows) > len(texts)
+    for old_enc, enc in zip(old_prepared.encoded, prepared.encoded):
+        for field in ("input_ids", "word_first_token", "word_start_char", "word_end_char"):
+            np.testing.assert_array_equal(getattr(old_enc, field), getattr(enc, field))
+
+
+def test_chunks_respect_text_and_character_limits():
+    from nercore.tagger import chunk_bounds
+
+    assert chunk_bounds([], 4, 100) == []
+    assert chunk_bounds([10] * 10, 4, 100) == [(0, 4), (4, 8), (8, 10)]
+    assert chunk_bounds([60, 60, 60, 500, 1], 10, 100) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert chunk_bounds([30, 30, 30, 30], 10, 100) == [(0, 3), (3, 4)]

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from nercore.annotations import AnnotatedDocument, from_documents
-from nercore.data import DataError, Document, read_conll, read_pubtator
+from nercore.data import DataError, Document, Sentence, read_conll, read_pubtator
 
 TOKEN = re.compile(r"\w+|[^\w\s]")  # CoNLL output: words and single punctuation marks
 
 
+def sentence_documents(sentences: Sequence[Sentence], prefix: str = "sentence") -> list[AnnotatedDocument]:
+    """CoNLL sentences as documents: each its tokens joined by single spaces (``Sentence.text_and_spans``)."""
+    return from_documents(Document(f"{prefix}-{i + 1}", *s.text_and_spans()) for i, s in enumerate(sentences))
+
+
 def read_conll_documents(path: Path) -> tuple[list[AnnotatedDocument], Counter]:
-    """Each sentence a document: its tokens joined by single spaces (``Sentence.text_and_spans``)."""
-    docs = []
-    for number, sentence in enumerate(read_conll(path), start=1):
-        text, spans = sentence.text_and_spans()
-        docs.append(Document(f"sentence-{number}", text, tuple(spans)))
-    return from_documents(docs), Counter()
+    """Each sentence a document (``sentence_documents``)."""
+    return sentence_documents(read_conll(path)), Counter()
 
 
 def read_pubtator_documents(path: Path) -> tuple[list[AnnotatedDocument], Counter]:

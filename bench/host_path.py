@@ -1,0 +1,133 @@
+"""Host-path benchmarks (issue 11): everything around the encoder, and the job over Tagger.tag.
+
+``python -m bench.host_path [--notes 50000] [--job-notes 100000] [--no-write]``
+
+(a) ``Tagger.tag`` words/s with a random model that has **no encoder layers** (embeddings and the
+    linear head only, hidden size 32), so the encoder costs almost nothing and the host path shows:
+    on synthetic 30-word notes and on the first 397 MTSamples transcriptions. The head's B- biases
+    are lowered so that about one word in 14 starts an entity, as dense as clinical text.
+(b) The Beam job (wall time, start-up and model load included; FnApiRunner, and the direct runner
+    in multi-processing mode with 2 workers) over ``Tagger.tag`` on the same short notes, with a
+    2-layer random model (hidden size 32). Like for like: float32, context on, codes off
+    (``--no-codes``) in both.
+Every measurement runs in a fresh process, one at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.report import heading, publish
+from bench.throughput import REPO, in_fresh_process, load_notes, machine, peak_rss_mb
+
+ENTITY_BIAS = -0.65  # added to the B- biases: about one entity start per 14 words (measured below)
+WORDS_PER_NOTE = 30
+
+
+def synthetic_notes(n: int, seed: int = 0) -> list[str]:
+    """``n`` notes of 30 words drawn from the project's sample notes' vocabulary."""
+    from beam_jobs.samples import NOTES
+
+    pool = " ".join(t for _, t in NOTES).split()
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(pool) for _ in range(WORDS_PER_NOTE)) for _ in range(n)]
+
+
+def build_model(folder: Path, layers: int) -> str:
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from nercore.model import BertCrf, TaggerSettings
+    from nercore.sources import DEFAULT_MODEL_DIR
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=64)
+    model = BertCrf(BertModel(config, add_pooling_layer=False), TaggerSettings(labels=["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"], base_model="random"))
+    with torch.no_grad():
+        model.classifier.bias[[1, 3]] += ENTITY_BIAS
+    model.save(folder, AutoTokenizer.from_pretrained(DEFAULT_MODEL_DIR))
+    return str(folder)
+
+
+def measure_tag(model: str, texts: list[str], context: bool) -> dict:
+    import torch
+
+    from nercore import Tagger
+
+    tagger = Tagger.load(model, "cpu", dtype=torch.float32, context=context)
+    tagger.tag(texts[:2000])  # warm-up
+    started = time.perf_counter()
+    results = tagger.tag_detailed(texts)
+    seconds = time.perf_counter() - started
+    words = sum(len(t.split()) for t in texts)
+    entities = sum(len(r.entities) for r in results)
+    return {"seconds": seconds, "words": words, "words_s": words / seconds, "entities_per_word": entities / words, "peak_rss_mb": peak_rss_mb()}
+
+
+def measure_job(model: str, texts: list[str], runner_args: list[str]) -> dict:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from beam_jobs.tag_notes import run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "notes.parquet"
+        pq.write_table(pa.table({"note_id": [f"n{i}" for i in range(len(texts))], "text": texts}), path)
+        args = ["--input", str(path), "--output", str(Path(tmp) / "out"), "--model", model, "--dtype", "float32", "--no-codes", *runner_args]
+        started = time.perf_counter()
+        summary = run(args)
+        seconds = time.perf_counter() - started
+    words = sum(len(t.split()) for t in texts)
+    return {"seconds": seconds, "words": words, "words_s": words / seconds, "entities_per_word": summary["entities"] / words, "peak_rss_mb": peak_rss_mb()}
+
+
+def table(rows: list[tuple[str, int, dict]]) -> str:
+    lines = ["| measurement | notes | words/s | seconds | entities per word | peak RSS MB |", "| --- | --- | --- | --- | --- | --- |"]
+    for name, notes, r in rows:
+        lines.append(f"| {name} | {notes:,} | {r['words_s']:,.0f} | {r['seconds']:.2f} | {r['entities_per_word']:.3f} | {r['peak_rss_mb']:,.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="bench-host-path", description=__doc__.splitlines()[0])
+    p.add_argument("--notes", type=int, default=50_000, help="synthetic notes for (a)")
+    p.add_argument("--job-notes", type=int, default=100_000, help="synthetic notes for (b)")
+    p.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+
+    rows, notes = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        flat = build_model(Path(tmp) / "no-layer", 0)
+        two = build_model(Path(tmp) / "two-layer", 2)
+        short = synthetic_notes(args.notes)
+        real = load_notes(397)
+        a = in_fresh_process(measure_tag, flat, short, True)
+        rows.append(("(a) Tagger.tag, no-layer model, synthetic 30-word notes", len(short), a))
+        a_off = in_fresh_process(measure_tag, flat, short, False)
+        rows.append(("(a) the same, context off", len(short), a_off))
+        a_real = in_fresh_process(measure_tag, flat, real, True)
+        rows.append(("(a) Tagger.tag, no-layer model, MTSamples transcriptions", len(real), a_real))
+        many = synthetic_notes(args.job_notes)
+        tag = in_fresh_process(measure_tag, two, many, True)
+        rows.append(("(b) Tagger.tag, 2-layer model", len(many), tag))
+        job = in_fresh_process(measure_job, two, many, ["--runner", "FnApiRunner"])
+        rows.append(("(b) Beam job, FnApiRunner (start-up included)", len(many), job))
+        multi = in_fresh_process(measure_job, two, many, ["--runner", "DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+        rows.append(("(b) Beam job, direct runner multi_processing x2 (start-up included)", len(many), multi))
+    notes.append(f"Machine: {machine()}; float32; GPU: unmeasured in this run.")
+    notes.append(f"(a) host path: {a['words_s']:,.0f} words/s (target >= 300,000); with context off {a_off['words_s']:,.0f}.")
+    notes.append(f"(b) job / Tagger.tag (FnApiRunner, wall incl. start-up): {100 * job['words_s'] / tag['words_s']:.0f}% (target >= 80%); "
+                 f"multi_processing x2: {100 * multi['words_s'] / tag['words_s']:.0f}%.")
+    report = "\n".join([heading("host path (bench.host_path)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
+    publish(report, args.output, not args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
