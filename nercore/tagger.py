@@ -161,6 +161,7 @@ class Tagger:
         self.version = version
         self.chunk_texts = DEFAULT_CHUNK_TEXTS
         self.chunk_chars = DEFAULT_CHUNK_CHARS
+        self.overlap = device.type != "cpu"  # tokenise the next chunk while this one runs (see tag_detailed)
         self.context = context  # sets each entity's negation, temporality, experiencer, section
         self.linker = linker  # nercore.linker.CodeLinker: ICD-10-CM candidates of Disease entities
         self.settings = model.settings
@@ -353,9 +354,12 @@ class Tagger:
         """Like ``tag``, with each text's window and sub-word counts.
 
         Texts are processed in chunks of at most ``chunk_texts`` texts and ``chunk_chars``
-        characters (at least one text each); the next chunk is tokenised on a
-        background thread while the current one runs through the model, so the device does not
-        wait for tokenisation. Results do not depend on the chunking.
+        characters (at least one text each). With ``overlap`` (the default on a GPU) the next
+        chunk is tokenised on a background thread while the current one runs through the model,
+        so the device does not wait for tokenisation. On a CPU the encoder and the tokenizer
+        (whose Rust core already uses every core) compete for the same cores: on 2 cores the
+        overlap made the host path 12% slower (``bench.host_path``), so it is off there by
+        default. Results do not depend on the chunking or the overlap.
         """
         if isinstance(texts, str):
             raise ValueError("expected a sequence of texts, got one str (wrap it in a list)")
@@ -363,6 +367,8 @@ class Tagger:
         chunks = [texts[a:b] for a, b in chunk_bounds([len(t) if isinstance(t, str) else 0 for t in texts], self.chunk_texts, self.chunk_chars)]
         if len(chunks) <= 1:
             return self._run(texts, self.preprocess(texts))
+        if not self.overlap:
+            return [r for chunk in chunks for r in self._run(chunk, self.preprocess(chunk))]
         results: list[TagResult] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nercore-preprocess") as pool:
             upcoming = pool.submit(self.preprocess, chunks[0])

@@ -102,7 +102,9 @@ def test_pipelined_chunks_give_the_same_results(tiny_model_dir):
     whole = tagger.tag_detailed(texts)
     tagger.chunk_texts = 2
     chunked = tagger.tag_detailed(texts)
-    assert [r.entities for r in chunked] == [r.entities for r in whole]
+    tagger.overlap = not tagger.overlap  # with and without tokenising ahead on a thread
+    other = tagger.tag_detailed(texts)
+    assert [r.entities for r in chunked] == [r.entities for r in whole] == [r.entities for r in other]
     assert [(r.windows, r.tokens) for r in chunked] == [(r.windows, r.tokens) for r in whole]
     assert sum(r.windows for r in whole) == sum(1 for t in texts if t.strip())  # one window each, none for blank texts
 
