@@ -199,6 +199,8 @@ def test_formats_are_detected_from_content(tmp_path):
     assert detect_format(brat_export(tmp_path)) == "brat"
     (tmp_path / "a.tsv").write_text("Aspirin\tB-Chemical\n", encoding="utf-8")
     assert detect_format(tmp_path / "a.tsv") == "conll"
+    (tmp_path / "b.tsv").write_text("-DOCSTART- -X- O O\n\nAspirin\tB-Chemical\n", encoding="utf-8")
+    assert detect_format(tmp_path / "b.tsv") == "conll"
     (tmp_path / "p.txt").write_text("1|t|Title\n1|a|Abstract\n", encoding="utf-8")
     assert detect_format(tmp_path / "p.txt") == "pubtator"
     (tmp_path / "x.txt").write_text("plain text\n", encoding="utf-8")

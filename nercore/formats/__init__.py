@@ -81,7 +81,8 @@ def detect_format(path: str | Path) -> str:
         raise DataError(f"{path}: JSONL without 'spans', 'label' or 'entities'; pass --format")
     if re.match(r"[^|\t\n]+\|[ta]\|", stripped):
         return "pubtator"
-    if "\t" in stripped.split("\n", 1)[0]:
+    first_line = next((line for line in stripped.splitlines() if line.strip() and not line.startswith("-DOCSTART-")), "")
+    if "\t" in first_line:
         return "conll"
     raise DataError(f"{path}: cannot tell the format from the content; pass --format")
 
