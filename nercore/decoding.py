@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from nercore.crf import marginals, viterbi_decode
+from nercore.token_batch import ragged_positions
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,7 @@ def scatter_index(first: np.ndarray, lengths: np.ndarray, steps: int, pad: int) 
     """A (rows, steps) matrix whose row r holds ``first[r], first[r] + 1, ...`` for ``lengths[r]``
     steps, then ``pad``."""
     index = np.full((lengths.size, steps), pad, dtype=np.int64)
-    rows = np.repeat(np.arange(lengths.size), lengths)
-    cols = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    rows, cols = ragged_positions(lengths)
     index[rows, cols] = np.repeat(first, lengths) + cols
     return index
 

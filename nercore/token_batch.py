@@ -62,6 +62,16 @@ class TokenBatch:
         return EncodedText(self.input_ids[t0:t1], self.word_first_token[w0:w1] - t0, self.word_start_char[w0:w1], self.word_end_char[w0:w1])
 
 
+def ragged_positions(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For runs of the given lengths laid end to end: each element's run and its place in the run.
+
+    ``ragged_positions([2, 3])`` is ``([0, 0, 1, 1, 1], [0, 1, 0, 1, 2])``.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    rows = np.repeat(np.arange(lengths.size), lengths)
+    return rows, np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
 def empty_batch(num_texts: int) -> TokenBatch:
     zeros = np.zeros(num_texts + 1, dtype=np.int64)
     return TokenBatch(_EMPTY, zeros, _EMPTY, _EMPTY, _EMPTY, zeros)
@@ -208,8 +218,7 @@ def batch_arrays(
     cls_id, sep_id, pad_id = special
     ids = np.full((n_rows, width), pad_id, dtype=np.int64)
     ids[:, 0], ids[:, 1] = cls_id, sep_id
-    rows = np.repeat(np.arange(group.size), sizes)
-    cols = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    rows, cols = ragged_positions(sizes)
     ids[rows, cols + 1] = tokens.input_ids[np.repeat(plan.token_start[group], sizes) + cols]
     ids[np.arange(group.size), sizes + 1] = sep_id
     lengths = np.full(n_rows, 2, dtype=np.int64)
@@ -217,8 +226,7 @@ def batch_arrays(
     attention = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
     order, offsets = words
     counts = offsets[group + 1] - offsets[group]
-    word_rows = np.repeat(np.arange(group.size), counts)
-    word_cols = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    word_rows, word_cols = ragged_positions(counts)
     targets = order[np.repeat(offsets[group], counts) + word_cols]
     positions = np.zeros((n_rows, width), dtype=np.int64)
     positions[word_rows, word_cols] = plan.word_column[targets]

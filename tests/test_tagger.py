@@ -292,3 +292,10 @@ def test_chunks_respect_text_and_character_limits():
     assert chunk_bounds([10] * 10, 4, 100) == [(0, 4), (4, 8), (8, 10)]
     assert chunk_bounds([60, 60, 60, 500, 1], 10, 100) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
     assert chunk_bounds([30, 30, 30, 30], 10, 100) == [(0, 3), (3, 4)]
+
+
+def test_ragged_positions_number_each_run():
+    from nercore.token_batch import ragged_positions
+
+    rows, cols = ragged_positions(np.array([2, 0, 3]))
+    assert rows.tolist() == [0, 0, 2, 2, 2] and cols.tolist() == [0, 1, 0, 1, 2]
