@@ -69,6 +69,44 @@ def measure_tag(model: str, texts: list[str], context: bool) -> dict:
     return {"seconds": seconds, "words": words, "words_s": words / seconds, "entities_per_word": entities / words, "peak_rss_mb": peak_rss_mb()}
 
 
+def measure_context(model: str, texts: list[str]) -> dict:
+    """The context engine alone on the entities the no-layer model finds, in one process: the
+    per-text engine it replaced (kept as the test oracle), the new engine one text at a time,
+    and the new engine on chunks of 4,096 texts (as ``Tagger`` calls it). Best of 3 each."""
+    import numpy as np
+    import torch
+
+    from nercore import Tagger
+    from nercore.context import ContextFinder
+    from tests.reference_context import OldContextFinder
+
+    entities = Tagger.load(model, "cpu", dtype=torch.float32, context=False).tag(texts)
+    spans = [[(e.start_char, e.end_char) for e in found] for found in entities]
+    old, new = OldContextFinder(), ContextFinder()
+    text_ids = np.repeat(np.arange(len(texts)), [len(s) for s in spans])
+    starts = np.array([a for s in spans for a, _ in s], dtype=np.int64)
+    ends = np.array([b for s in spans for _, b in s], dtype=np.int64)
+
+    def batched():
+        for lo in range(0, len(texts), 4096):
+            chosen = (text_ids >= lo) & (text_ids < lo + 4096)
+            new.find_batch(texts[lo : lo + 4096], text_ids[chosen] - lo, starts[chosen], ends[chosen])
+
+    runs = {"per-text engine (before)": lambda: [old.find(t, s) for t, s in zip(texts, spans) if s],
+            "new engine, one text at a time": lambda: [new.find(t, s) for t, s in zip(texts, spans)],
+            "new engine, 4,096 texts at a time": batched}
+    words = sum(len(t.split()) for t in texts)
+    out = {}
+    for name, run in runs.items():
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - started)
+        out[name] = {"seconds": best, "words": words, "words_s": words / best, "entities_per_word": len(starts) / words, "peak_rss_mb": peak_rss_mb()}
+    return out
+
+
 def measure_job(model: str, texts: list[str], runner_args: list[str]) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -113,6 +151,9 @@ def main(argv=None) -> int:
         rows.append(("(a) the same, context off", len(short), a_off))
         a_real = in_fresh_process(measure_tag, flat, real, True)
         rows.append(("(a) Tagger.tag, no-layer model, MTSamples transcriptions", len(real), a_real))
+        for label, texts in (("synthetic 30-word notes", short), ("MTSamples transcriptions", real)):
+            for name, r in in_fresh_process(measure_context, flat, texts).items():
+                rows.append((f"(a) context alone, {label}: {name}", len(texts), r))
         many = synthetic_notes(args.job_notes)
         tag = in_fresh_process(measure_tag, two, many, True)
         rows.append(("(b) Tagger.tag, 2-layer model", len(many), tag))
@@ -122,6 +163,7 @@ def main(argv=None) -> int:
         rows.append(("(b) Beam job, direct runner multi_processing x2 (start-up included)", len(many), multi))
     notes.append(f"Machine: {machine()}; float32; GPU: unmeasured in this run.")
     notes.append(f"(a) host path: {a['words_s']:,.0f} words/s (target >= 300,000); with context off {a_off['words_s']:,.0f}.")
+    notes.append("Context alone: the words/s of the context engine over the entities the no-layer model finds, one process per note set.")
     notes.append(f"(b) job / Tagger.tag (FnApiRunner, wall incl. start-up): {100 * job['words_s'] / tag['words_s']:.0f}% (target >= 80%); "
                  f"multi_processing x2: {100 * multi['words_s'] / tag['words_s']:.0f}%.")
     report = "\n".join([heading("host path (bench.host_path)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])

@@ -22,18 +22,16 @@ How a trigger reaches an entity (``nercore/rules/context.tsv`` holds the phrases
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from nercore.context_rules import DEFAULTS, TRIGGER_CATEGORIES, WORD, ContextRules, Trigger, normalise_word
-from nercore.entity import Entity
-from nercore.sections import Section, SectionFinder, section_at
+import numpy as np
 
-SENTENCE_END = frozenset({".", "!", "?"})
-# A period after these words does not end a sentence.
-ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "st", "vs", "e.g", "i.e", "approx", "fig", "no", "pt", "sr", "jr"})
+from nercore.context_rules import DEFAULTS, TRIGGER_CATEGORIES, ContextRules, Trigger
+from nercore.context_words import Words, join_texts, sentence_starts, split_words
+from nercore.entity import Entity
+from nercore.sections import Section, SectionFinder
 
 
 @dataclass(frozen=True)
@@ -63,31 +61,62 @@ class ContextFinder:
     def __init__(self, rules: ContextRules | None = None):
         self.rules = rules or ContextRules.load()
         self._sections = SectionFinder(self.rules.sections)
-        self._longest = self.rules.longest
-        self._first_words = frozenset(words[0] for words in self.rules.by_words)
+        # first word → [(length, {words: triggers})], longest first: only lengths that exist are tried
+        by_first: dict[str, dict[int, dict]] = {}
+        for words, triggers in self.rules.by_words.items():
+            by_first.setdefault(words[0], {}).setdefault(len(words), {})[words] = triggers
+        self._by_first = {w: sorted(tables.items(), reverse=True) for w, tables in by_first.items()}
 
     def find(self, text: str, spans: Sequence[tuple[int, int]]) -> list[Context]:
         """One ``Context`` per ``(start_char, end_char)`` span of ``text``, in order."""
         if not spans:
             return []
-        words = [(m.start(), m.end(), normalise_word(m.group(0))) for m in WORD.finditer(text)]
-        starts = [w[0] for w in words]
-        ends = [w[1] for w in words]
-        sections = self._sections.find(text)
-        sentence_starts = self._sentence_starts(text, words, sections)
-        matches = self._matches([w[2] for w in words])
-        match_starts = [m.start for m in matches]
-        out = []
-        for start, end in spans:
-            first = bisect.bisect_right(ends, start)  # first word ending after start
-            last = max(first, bisect.bisect_left(starts, end))  # one past the last word starting before end
-            s0 = sentence_starts[bisect.bisect_right(sentence_starts, first) - 1]
-            i1 = bisect.bisect_right(sentence_starts, max(first, last - 1))
-            s1 = sentence_starts[i1] if i1 < len(sentence_starts) else len(words)
-            lo, hi = bisect.bisect_left(match_starts, s0), bisect.bisect_left(match_starts, s1)
-            section = section_at(sections, start)
-            out.append(self._context(matches[lo:hi], first, last, s1, section))
-        return out
+        starts, ends = zip(*spans)
+        return self.find_batch([text], np.zeros(len(spans), dtype=np.int64), np.asarray(starts), np.asarray(ends))
+
+    def find_batch(self, texts: Sequence[str], text: np.ndarray, start: np.ndarray, end: np.ndarray) -> list[Context]:
+        """One ``Context`` per span of many texts at once: span ``i`` is
+        ``texts[text[i]][start[i]:end[i]]``. Words, sentences, sections and trigger matches of
+        all texts are found in one pass over the joined texts (``nercore.context_words``).
+
+        Raises:
+            ValueError: if a span is not within its text.
+        """
+        # shape: text, start, end (spans,) integers
+        text, start, end = (np.asarray(a, dtype=np.int64) for a in (text, start, end))
+        if text.size == 0:
+            return []
+        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        bad = (text < 0) | (text >= len(texts))
+        bad[~bad] = (start[~bad] < 0) | (start[~bad] > end[~bad]) | (end[~bad] > lengths[text[~bad]])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"expected spans with 0 <= start <= end <= len(text), got ({int(start[i])}, {int(end[i])}) for text {int(text[i])}")
+        needed = np.unique(text)  # only texts with spans are read
+        joined = join_texts([texts[i] for i in needed.tolist()])
+        local = np.searchsorted(needed, text)
+        words = split_words(joined)
+        sections = self._sections.find_all(joined.header_text, joined.texts, joined.offsets[:-1].tolist())
+        section_starts = np.array([s.start for s in sections], dtype=np.int64)
+        sentences = sentence_starts(words, section_starts)
+        matches = self._matches(words)
+        match_starts = np.array([m.start for m in matches], dtype=np.int64)
+
+        g_start, g_end = joined.offsets[local] + start, joined.offsets[local] + end  # in the joined text
+        w0, w1 = words.text_offsets[local], words.text_offsets[local + 1]  # the text's words
+        first = np.searchsorted(words.end, g_start, side="right")  # first word ending after start
+        last = np.maximum(first, np.searchsorted(words.start, g_end))  # one past the last word starting before end
+        s0 = sentences[np.maximum(np.searchsorted(sentences, np.minimum(first, w1 - 1), side="right") - 1, 0)] if sentences.size else w0
+        s0 = np.maximum(s0, w0)
+        i1 = np.searchsorted(sentences, np.maximum(first, last - 1), side="right")
+        s1 = np.minimum(np.append(sentences, words.start.size)[i1], w1)
+        lo, hi = np.searchsorted(match_starts, s0), np.searchsorted(match_starts, s1)
+        k = np.searchsorted(section_starts, g_start, side="right") - 1
+        has_section = (k >= 0) & (section_starts[np.maximum(k, 0)] >= joined.offsets[local]) if sections else np.zeros(text.size, dtype=bool)
+        return [
+            self._context(matches[a:b], f, la, e, sections[j] if h else None)
+            for a, b, f, la, e, j, h in zip(lo.tolist(), hi.tolist(), first.tolist(), last.tolist(), s1.tolist(), k.tolist(), has_section.tolist())
+        ]
 
     def apply(self, text: str, entities: Sequence[Entity]) -> list[Entity]:
         """``entities`` of ``text`` with their context fields set (offsets unchanged)."""
@@ -98,45 +127,24 @@ class ContextFinder:
         ]
 
     # -- stages ------------------------------------------------------------------------------
-    def _sentence_starts(self, text: str, words: list[tuple[int, int, str]], sections: list[Section]) -> list[int]:
-        """Word indices where sentences start (always 0 first)."""
-        starts = {0}
-        for i in range(len(words) - 1):
-            w_start, w_end, norm = words[i]
-            nxt = words[i + 1]
-            gap = text[w_end : nxt[0]]
-            if "\n" in gap and gap.count("\n") >= 2 and not gap.replace("\n", "").strip():
-                starts.add(i + 1)  # a blank line
-            elif gap and nxt[2] == "<num>" and i + 2 < len(words) and words[i + 2][2] == ")" and words[i + 2][0] == nxt[1]:
-                starts.add(i + 1)  # a list item "2) ..."
-            elif norm in SENTENCE_END and gap and (nxt[2][0] in "*-•(\"'" or text[nxt[0]].isupper() or nxt[2][0] in "<"):
-                prev = words[i - 1] if i else None
-                if not (norm == "." and prev is not None and prev[1] == w_start and prev[2] in ABBREVIATIONS):
-                    starts.add(i + 1)
-        word_starts = [w[0] for w in words]
-        for section in sections:
-            starts.add(bisect.bisect_left(word_starts, section.start))
-        return sorted(s for s in starts if s < max(len(words), 1))
-
-    def _matches(self, norms: list[str]) -> list[_Match]:
-        """Trigger matches over the words, longest first, no overlap; pseudo-triggers consume
-        their words and are dropped."""
+    def _matches(self, words: Words) -> list[_Match]:
+        """Trigger matches over the words of each text, longest first, no overlap, none across
+        texts; pseudo-triggers consume their words and are dropped."""
         out = []
-        by_words, first_words = self.rules.by_words, self._first_words
-        i, n = 0, len(norms)
-        while i < n:
-            if norms[i] not in first_words:
-                i += 1
-                continue
-            for length in range(min(self._longest, n - i), 0, -1):
-                triggers = by_words.get(tuple(norms[i : i + length]))
+        by_first, norms = self._by_first, words.norms
+        candidates = np.array([i for i, w in enumerate(norms) if w in by_first], dtype=np.int64)
+        limits = words.text_offsets[np.searchsorted(words.text_offsets, candidates, side="right")]  # each one's text end
+        resume = 0
+        for i, limit in zip(candidates.tolist(), limits.tolist()):
+            if i < resume:
+                continue  # inside the last match
+            for length, table in by_first[norms[i]]:
+                triggers = table.get(tuple(norms[i : i + length])) if i + length <= limit else None
                 if triggers:
                     if triggers[0].category != "PSEUDO":
                         out.append(_Match(i, i + length, tuple(triggers)))
-                    i += length
+                    resume = i + length
                     break
-            else:
-                i += 1
         return out
 
     def _context(self, matches: Sequence[_Match], first: int, last: int, sentence_end: int, section: Section | None) -> Context:

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from nercore.context import Context, ContextFinder
 from nercore.context_rules import DEFAULT_SECTIONS, DEFAULT_TRIGGERS, ContextRules
 
@@ -109,10 +111,14 @@ def score(rows: Sequence[Row], predictions: Sequence[Context | None]) -> dict:
 
 
 def evaluate(rows: Sequence[Row], finder: ContextFinder) -> tuple[dict, list[Context | None]]:
-    predictions: list[Context | None] = []
-    for row in rows:
-        span = locate(row.concept, row.sentence)
-        predictions.append(None if span is None else finder.find(row.sentence, [span])[0])
+    spans = [locate(row.concept, row.sentence) for row in rows]
+    located = [i for i, span in enumerate(spans) if span is not None]
+    found = finder.find_batch(
+        [rows[i].sentence for i in located], np.arange(len(located)), np.array([spans[i][0] for i in located], dtype=np.int64), np.array([spans[i][1] for i in located], dtype=np.int64)
+    )
+    predictions: list[Context | None] = [None] * len(rows)
+    for i, context in zip(located, found):
+        predictions[i] = context
     return score(rows, predictions), predictions
 
 

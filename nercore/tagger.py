@@ -330,15 +330,20 @@ class Tagger:
         return decode_words(emissions, prepared.tokens.word_offsets, self._crf, DECODE_BUDGET)
 
     def postprocess(self, texts: Sequence[str], prepared: Prepared, emissions: torch.Tensor) -> list[list[Entity]]:
-        """Each text's entities: decoded labels to spans for all texts at once, then one
-        ``Entity`` per span (the only per-entity step)."""
+        """Each text's entities: decoded labels to spans and (with ``context``) their clinical
+        context for all texts at once, then one ``Entity`` per span (the only per-entity step)."""
         tokens = prepared.tokens
         spans = entity_spans(self.decode(prepared, emissions), tokens.word_offsets, tokens.word_start_char, tokens.word_end_char, self._is_begin, self._is_inside)
         types = self._label_type
-        entities = [
-            Entity(types[label], start, end, texts[t][start:end], score)
-            for t, label, start, end, score in zip(spans.text.tolist(), spans.label.tolist(), spans.start_char.tolist(), spans.end_char.tolist(), spans.score.tolist())
-        ]
+        columns = (spans.text.tolist(), spans.label.tolist(), spans.start_char.tolist(), spans.end_char.tolist(), spans.score.tolist())
+        if self.context is None:
+            entities = [Entity(types[label], start, end, texts[t][start:end], score) for t, label, start, end, score in zip(*columns)]
+        else:
+            contexts = self.context.find_batch(texts, spans.text, spans.start_char, spans.end_char)
+            entities = [
+                Entity(types[label], start, end, texts[t][start:end], score, c.negation, c.temporality, c.experiencer, c.section)
+                for (t, label, start, end, score), c in zip(zip(*columns), contexts)
+            ]
         bounds = np.searchsorted(spans.text, np.arange(len(texts) + 1)).tolist()
         return [entities[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
@@ -381,8 +386,6 @@ class Tagger:
 
     def _run(self, texts: Sequence[str], prepared: Prepared) -> list[TagResult]:
         entities = self.postprocess(texts, prepared, self.forward(prepared))
-        if self.context is not None:
-            entities = [self.context.apply(text, found) for text, found in zip(texts, entities)]
         if self.linker is not None:
             entities = self.linker.apply(texts, entities)
         windows = np.bincount(prepared.windows.text, minlength=len(texts)).tolist()

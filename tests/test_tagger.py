@@ -285,6 +285,25 @@ def test_array_host_path_equals_the_per_text_path(tmp_path, max_length, stride):
             np.testing.assert_array_equal(getattr(old_enc, field), getattr(enc, field))
 
 
+def test_context_in_the_tagger_equals_the_per_text_engine(tmp_path):
+    """Issue 11: the tagger computes clinical context for all texts of a chunk at once; each
+    entity gets exactly the context the per-text engine gives it."""
+    from dataclasses import replace
+
+    from tests.reference_context import OldContextFinder
+
+    folder = build_tiny_model(tmp_path / "m", max_length=64, stride=40, entity_bias=1.0)
+    texts = _equivalence_texts()
+    plain = Tagger.load(folder, device="cpu", batch_tokens=256, context=False).tag(texts)
+    oracle = OldContextFinder()
+    expected = []
+    for text, entities in zip(texts, plain):
+        contexts = oracle.find(text, [(e.start_char, e.end_char) for e in entities])
+        expected.append([replace(e, negation=c.negation, temporality=c.temporality, experiencer=c.experiencer, section=c.section) for e, c in zip(entities, contexts)])
+    assert Tagger.load(folder, device="cpu", batch_tokens=256).tag(texts) == expected
+    assert sum(e.negation == "negated" for found in expected for e in found) > 0
+
+
 def test_chunks_respect_text_and_character_limits():
     from nercore.tagger import chunk_bounds
 
