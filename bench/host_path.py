@@ -107,6 +107,40 @@ def measure_context(model: str, texts: list[str]) -> dict:
     return out
 
 
+def measure_tag_context_ab(model: str, texts: list[str], repeats: int = 3) -> dict:
+    """``Tagger.tag`` words/s in one process, runs interleaved (best of ``repeats`` each): context
+    off; context by the per-text engine applied after tagging (as ``Tagger`` did before); context
+    by the batch engine inside ``Tagger`` (now). Like for like: same model, notes and float32."""
+    from dataclasses import replace
+
+    import torch
+
+    from nercore import Tagger
+    from tests.reference_context import OldContextFinder
+
+    plain = Tagger.load(model, "cpu", dtype=torch.float32, context=False)
+    batch = Tagger.load(model, "cpu", dtype=torch.float32)
+    old = OldContextFinder()
+
+    def per_text():
+        for text, found in zip(texts, plain.tag(texts)):
+            contexts = old.find(text, [(e.start_char, e.end_char) for e in found])
+            [replace(e, negation=c.negation, temporality=c.temporality, experiencer=c.experiencer, section=c.section) for e, c in zip(found, contexts)]
+
+    runs = {"context off": lambda: plain.tag(texts), "context by the per-text engine (before)": per_text, "context by the batch engine (now)": lambda: batch.tag(texts)}
+    plain.tag(texts[:2000])  # warm-up
+    batch.tag(texts[:2000])
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeats):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - started)
+    words = sum(len(t.split()) for t in texts)
+    entities = sum(len(e) for e in plain.tag(texts[:5000])) / sum(len(t.split()) for t in texts[:5000])
+    return {name: {"seconds": s, "words": words, "words_s": words / s, "entities_per_word": entities, "peak_rss_mb": peak_rss_mb()} for name, s in best.items()}
+
+
 def measure_job(model: str, texts: list[str], runner_args: list[str]) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -137,7 +171,10 @@ def main(argv=None) -> int:
     p.add_argument("--job-notes", type=int, default=100_000, help="synthetic notes for (b)")
     p.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
     p.add_argument("--no-write", action="store_true")
+    p.add_argument("--context-only", action="store_true", help="only the context measurements of (a)")
     args = p.parse_args(argv)
+    if args.context_only:
+        return context_only(args)
 
     rows, notes = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,6 +204,27 @@ def main(argv=None) -> int:
     notes.append(f"(b) job / Tagger.tag (FnApiRunner, wall incl. start-up): {100 * job['words_s'] / tag['words_s']:.0f}% (target >= 80%); "
                  f"multi_processing x2: {100 * multi['words_s'] / tag['words_s']:.0f}%.")
     report = "\n".join([heading("host path (bench.host_path)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
+    publish(report, args.output, not args.no_write)
+    return 0
+
+
+def context_only(args) -> int:
+    """(a) for clinical context alone: the engine by itself, and ``Tagger.tag`` with context by
+    the per-text engine against the batch engine, interleaved in one process."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        flat = build_model(Path(tmp) / "no-layer", 0)
+        short, real = synthetic_notes(args.notes), load_notes(397)
+        for label, texts in (("synthetic 30-word notes", short), ("MTSamples transcriptions", real)):
+            for name, r in in_fresh_process(measure_tag_context_ab, flat, texts).items():
+                rows.append((f"Tagger.tag, no-layer model, {label}: {name}", len(texts), r))
+            for name, r in in_fresh_process(measure_context, flat, texts).items():
+                rows.append((f"context alone, {label}: {name}", len(texts), r))
+    notes = [
+        f"Machine: {machine()}; float32. Each note set in one process per table block; the three Tagger.tag runs interleaved, best of 3.",
+        "Context alone: the context engine's words/s over the entities the no-layer model finds (best of 3).",
+    ]
+    report = "\n".join([heading("clinical context on the host path (bench.host_path --context-only)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
     publish(report, args.output, not args.no_write)
     return 0
 
