@@ -77,6 +77,19 @@ def empty_batch(num_texts: int) -> TokenBatch:
     return TokenBatch(_EMPTY, zeros, _EMPTY, _EMPTY, _EMPTY, zeros)
 
 
+def raw_encodings(tokenizer, texts: list[str]) -> list:
+    """The fast tokenizer's ``Encoding`` of each text, without special tokens.
+
+    Calls the Rust tokenizer directly when it has no truncation or padding set (then it gives
+    what the transformers wrapper gives): the wrapper also converts every encoding into Python
+    lists we do not use, 8% of the host path with a no-layer model.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None and backend.truncation is None and backend.padding is None:
+        return backend.encode_batch(texts, add_special_tokens=False)
+    return tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, return_attention_mask=False, return_token_type_ids=False, verbose=False).encodings
+
+
 def encode_batch(tokenizer, texts: list[str]) -> TokenBatch:
     """Tokenise texts in one call of a fast tokenizer; the same words and offsets as ``encode_texts``.
 
@@ -85,14 +98,7 @@ def encode_batch(tokenizer, texts: list[str]) -> TokenBatch:
     """
     if not texts:
         return empty_batch(0)
-    encodings = tokenizer(
-        texts,
-        add_special_tokens=False,
-        return_offsets_mapping=True,
-        return_attention_mask=False,
-        return_token_type_ids=False,
-        verbose=False,
-    ).encodings
+    encodings = raw_encodings(tokenizer, texts)
     n = len(encodings)
     counts = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=n)
     total = int(counts.sum())

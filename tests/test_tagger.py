@@ -318,3 +318,22 @@ def test_ragged_positions_number_each_run():
 
     rows, cols = ragged_positions(np.array([2, 0, 3]))
     assert rows.tolist() == [0, 0, 2, 2, 2] and cols.tolist() == [0, 1, 0, 1, 2]
+
+
+def test_raw_encodings_equal_the_transformers_wrapper():
+    """The host path calls the Rust tokenizer directly; it gives what the wrapper gives, and
+    the wrapper is used where a checkpoint's tokenizer has truncation or padding set."""
+    from transformers import AutoTokenizer
+
+    from nercore.sources import DEFAULT_MODEL_DIR
+    from nercore.token_batch import raw_encodings
+
+    tokenizer = AutoTokenizer.from_pretrained(DEFAULT_MODEL_DIR)
+    texts = [*_equivalence_texts()[:40], "", "   ", "a\u200bb \x00 \U0001F600 ｆｕｌｌ", "x " * 600]
+    wrapped = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True).encodings
+    direct = raw_encodings(tokenizer, texts)
+    assert [(e.ids, e.offsets, e.word_ids) for e in direct] == [(e.ids, e.offsets, e.word_ids) for e in wrapped]
+    tokenizer.backend_tokenizer.enable_truncation(8)  # as a saved tokenizer.json may have it
+    untruncated = [len(e.ids) for e in direct]
+    assert [len(e.ids) for e in raw_encodings(tokenizer, texts)] == untruncated
+    assert max(untruncated) > 8
