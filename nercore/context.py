@@ -80,10 +80,12 @@ class ContextFinder:
         all texts are found in one pass over the joined texts (``nercore.context_words``).
 
         Raises:
-            ValueError: if a span is not within its text.
+            ValueError: if a span is not within its text, or the arrays differ in length.
         """
         # shape: text, start, end (spans,) integers
         text, start, end = (np.asarray(a, dtype=np.int64) for a in (text, start, end))
+        if not text.shape == start.shape == end.shape or text.ndim != 1:
+            raise ValueError(f"expected text, start and end of one length, got shapes {text.shape}, {start.shape}, {end.shape}")
         if text.size == 0:
             return []
         lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))

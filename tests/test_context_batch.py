@@ -114,3 +114,5 @@ def test_spans_outside_their_text_are_an_error():
         finder.find_batch(["No fever.", "abc"], np.array([0, 1]), np.array([3, 3]), np.array([8, 9]))
     with pytest.raises(ValueError, match="got \\(0, 1\\) for text 2"):
         finder.find_batch(["a", "b"], np.array([2]), np.array([0]), np.array([1]))
+    with pytest.raises(ValueError, match=r"expected text, start and end of one length, got shapes \(2,\), \(1,\), \(1,\)"):
+        finder.find_batch(["a", "b"], np.array([0, 1]), np.array([0]), np.array([1]))
