@@ -293,7 +293,8 @@ def test_context_in_the_tagger_equals_the_per_text_engine(tmp_path):
     from tests.reference_context import OldContextFinder
 
     folder = build_tiny_model(tmp_path / "m", max_length=64, stride=40, entity_bias=1.0)
-    texts = _equivalence_texts()
+    cues = ["No fever, cough or rash today.", "PAST MEDICAL HISTORY: asthma and diabetes.", "Her mother had breast cancer.", "Denies chest pain; possible pneumonia."]
+    texts = _equivalence_texts() + [" ".join(cues[i:] + cues[:i]) for i in range(len(cues))] * 5
     plain = Tagger.load(folder, device="cpu", batch_tokens=256, context=False).tag(texts)
     oracle = OldContextFinder()
     expected = []
@@ -301,7 +302,9 @@ def test_context_in_the_tagger_equals_the_per_text_engine(tmp_path):
         contexts = oracle.find(text, [(e.start_char, e.end_char) for e in entities])
         expected.append([replace(e, negation=c.negation, temporality=c.temporality, experiencer=c.experiencer, section=c.section) for e, c in zip(entities, contexts)])
     assert Tagger.load(folder, device="cpu", batch_tokens=256).tag(texts) == expected
-    assert sum(e.negation == "negated" for found in expected for e in found) > 0
+    flat = [e for found in expected[-20:] for e in found]  # the cue texts: context was exercised
+    assert {"negated", "affirmed"} <= {e.negation for e in flat}
+    assert "past_medical_history" in {e.section for e in flat}
 
 
 def test_chunks_respect_text_and_character_limits():
