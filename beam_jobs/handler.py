@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import torch
 from apache_beam.ml.inference.base import ModelHandler
 
+from beam_jobs.note_batch import NoteBatch
 from beam_jobs.notes import REASON_INFERENCE
 from nercore.tagger import Tagger, TagResult
 
@@ -16,16 +16,18 @@ log = logging.getLogger(__name__)
 METRICS_NAMESPACE = "clinical_ner"
 
 
-def note_size(note: dict) -> int:
-    """Batch weight of a note: its length in characters (plus one so empty weighs something)."""
-    return len(note["text"]) + 1
+def batch_size(batch: NoteBatch) -> int:
+    """Inference-batch weight of a NoteBatch: its characters (plus one a note, so empty weighs something)."""
+    return batch.chars()
 
 
-class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
-    """Tags note dicts; yields ``(note, TagResult)`` or ``(note, "inference_failed:<Error>")``.
+class TaggerModelHandler(ModelHandler[NoteBatch, tuple[NoteBatch, list], Tagger]):
+    """Tags NoteBatches; yields ``(batch, results)``, one result a note: a ``TagResult`` or
+    ``"inference_failed:<Error>"``.
 
-    A failing batch is retried note by note, so one bad note cannot sink its neighbours; a note
-    that still fails is yielded with a reason for the rejects table. Only error types are logged.
+    All the texts of the NoteBatches that Beam groups into one inference batch are tagged in one
+    call. A failing call is retried note by note, so one bad note cannot sink its neighbours; a
+    note that still fails gets a reason for the rejects table. Only error types are logged.
     """
 
     def __init__(
@@ -50,7 +52,7 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         super().__init__(
             min_batch_size=max_batch_chars,
             max_batch_size=max_batch_chars,
-            element_size_fn=note_size,
+            element_size_fn=batch_size,
             large_model=large_model,
             model_copies=model_copies,
         )
@@ -75,24 +77,30 @@ class TaggerModelHandler(ModelHandler[dict, tuple[dict, Any], Tagger]):
         log.info("loaded tagger %s (version %s) on %s", tagger.name, tagger.version, tagger.device)
         return tagger
 
-    def run_inference(self, batch: Sequence[dict], model: Tagger, inference_args: dict | None = None) -> Iterable[tuple[dict, Any]]:
+    def run_inference(self, batch: Sequence[NoteBatch], model: Tagger, inference_args: dict | None = None) -> Iterable[tuple[NoteBatch, list]]:
+        texts = [text for notes in batch for text in notes.texts]
         try:
-            results: list[TagResult | str] = list(model.tag_detailed([n["text"] for n in batch]))
+            results: list[TagResult | str] = list(model.tag_detailed(texts))
         except Exception as err:  # noqa: BLE001 - any failure falls back to one note at a time
-            log.warning("batch of %d notes failed (%s); retrying one by one", len(batch), type(err).__name__)
-            results = [self._tag_one(model, note) for note in batch]
-        return list(zip(batch, results))
+            log.warning("batch of %d notes failed (%s); retrying one by one", len(texts), type(err).__name__)
+            ids = [note_id for notes in batch for note_id in notes.note_ids]
+            results = [self._tag_one(model, note_id, text) for note_id, text in zip(ids, texts)]
+        out, at = [], 0
+        for notes in batch:
+            out.append((notes, results[at : at + len(notes)]))
+            at += len(notes)
+        return out
 
     @staticmethod
-    def _tag_one(model: Tagger, note: dict) -> TagResult | str:
+    def _tag_one(model: Tagger, note_id: str, text: str) -> TagResult | str:
         try:
-            return model.tag_detailed([note["text"]])[0]
+            return model.tag_detailed([text])[0]
         except Exception as err:  # noqa: BLE001 - recorded as a reject, never raised
-            log.warning("note_id=%s failed in inference (%s)", note["note_id"], type(err).__name__)
+            log.warning("note_id=%s failed in inference (%s)", note_id, type(err).__name__)
             return f"{REASON_INFERENCE}:{type(err).__name__}"
 
-    def get_num_bytes(self, batch: Sequence[dict]) -> int:
-        return sum(len(n["text"].encode("utf-8")) for n in batch)
+    def get_num_bytes(self, batch: Sequence[NoteBatch]) -> int:
+        return sum(len(text.encode("utf-8")) for notes in batch for text in notes.texts)
 
     def get_metrics_namespace(self) -> str:
         return METRICS_NAMESPACE

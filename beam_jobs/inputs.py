@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from beam_jobs.note_batch import NoteBatch
 from schemas import SchemaError, check_note_schema, passthrough_fields
 
 # Rows decoded at a time while streaming an item: about 2 MB of text for 8 KB notes (a Python
@@ -145,28 +146,18 @@ def content_hash(text: str | None, passthrough: tuple) -> str:
     return digest.hexdigest()[:32]
 
 
-def item_rows(item: WorkItem, columns: Columns) -> Iterator[dict]:
-    """One dict per row: note_id (str), text, passthrough values, source_file, row."""
+def item_batches(item: WorkItem, columns: Columns) -> Iterator[NoteBatch]:
+    """An item's rows as ``NoteBatch`` objects, one per record batch read (no dict per row)."""
     for first, batch in read_item(item, columns.names):
-        ids = id_strings(batch.column(0))
-        texts = batch.column(1).to_pylist()
-        extra = [batch.column(2 + i).to_pylist() for i in range(len(columns.passthrough))]
-        for i in range(batch.num_rows):
-            yield {
-                "note_id": ids[i],
-                "text": texts[i],
-                "passthrough": tuple(c[i] for c in extra),
-                "source_file": item.path,
-                "row": first + i,
-            }
-        del ids, texts, extra  # before the next batch is decoded: one batch of strings at a time
+        passthrough = tuple(batch.column(2 + i) for i in range(len(columns.passthrough)))
+        yield NoteBatch(item.path, list(range(first, first + batch.num_rows)), id_strings(batch.column(0)), batch.column(1).to_pylist(), passthrough)
 
 
 @dataclass(frozen=True)
-class RowReader:
-    """A picklable ``item_rows`` for given columns: work item → row dicts."""
+class BatchReader:
+    """A picklable ``item_batches`` for given columns: work item → NoteBatches."""
 
     columns: Columns
 
-    def __call__(self, item: WorkItem) -> Iterator[dict]:
-        return item_rows(item, self.columns)
+    def __call__(self, item: WorkItem) -> Iterator[NoteBatch]:
+        return item_batches(item, self.columns)

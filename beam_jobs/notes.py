@@ -6,7 +6,7 @@ first in (source_file, row) order) and every other copy is rejected as ``duplica
 they differ in anything, which is the right one cannot be told, so every row of that id is
 rejected as ``conflicting_duplicate_note_id``.
 
-The rule needs only each row's id, a content hash and its position (``row_key``), never the text:
+The rule needs only each row's id, a content hash and its position (``row_keys``), never the text:
 the job groups those small keys and applies the verdicts while reading, so no note text goes
 through a shuffle.
 """
@@ -14,6 +14,8 @@ through a shuffle.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+
+from beam_jobs.note_batch import NoteBatch
 
 REASON_NULL_ID = "null_note_id"
 REASON_EMPTY_ID = "empty_note_id"
@@ -26,14 +28,13 @@ REASON_CONFLICT = "conflicting_duplicate_note_id"
 REASON_INFERENCE = "inference_failed"
 
 
-def reject(row: dict, reason: str) -> dict:
+def reject(note_id: str | None, reason: str, source_file: str) -> dict:
     """A rejects-table row: id, reason and file; never the text."""
-    return {"note_id": row.get("note_id"), "reason": reason, "source_file": row["source_file"]}
+    return {"note_id": note_id, "reason": reason, "source_file": source_file}
 
 
-def row_fault(row: dict, max_chars: int) -> str | None:
+def note_fault(note_id: str | None, text: str | None, max_chars: int) -> str | None:
     """The reason a row cannot be tagged, or None."""
-    note_id, text = row.get("note_id"), row.get("text")
     if note_id is None:
         return REASON_NULL_ID
     if not note_id.strip():
@@ -49,11 +50,21 @@ def row_fault(row: dict, max_chars: int) -> str | None:
     return None
 
 
-def row_key(row: dict) -> tuple[str, tuple[str, str, int]]:
-    """``(note_id, (content hash, source_file, row))``: what the duplicate rule needs of a row."""
+def batch_faults(batch: NoteBatch, max_chars: int) -> list[str | None]:
+    """``note_fault`` of every row of a batch."""
+    return [note_fault(note_id, text, max_chars) for note_id, text in zip(batch.note_ids, batch.texts)]
+
+
+def row_keys(batch: NoteBatch, max_chars: int) -> Iterator[tuple[str, tuple[str, str, int]]]:
+    """``(note_id, (content hash, source_file, row))`` of each row that passes the checks: what
+    the duplicate rule needs of a row."""
     from beam_jobs.inputs import content_hash
 
-    return row["note_id"], (content_hash(row["text"], row["passthrough"]), row["source_file"], row["row"])
+    faults = batch_faults(batch, max_chars)
+    values = batch.passthrough_values()
+    for i, fault in enumerate(faults):
+        if fault is None:
+            yield batch.note_ids[i], (content_hash(batch.texts[i], values[i]), batch.source_file, batch.rows[i])
 
 
 def duplicate_verdicts(note_id: str, keys: Iterable[tuple[str, str, int]]) -> Iterator[tuple[tuple[str, int], dict]]:

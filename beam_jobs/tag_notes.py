@@ -30,8 +30,9 @@ from apache_beam.utils.windowed_value import WindowedValue
 import beam_jobs
 from beam_jobs.config import JobConfig, parse_args
 from beam_jobs.handler import METRICS_NAMESPACE, TaggerModelHandler
-from beam_jobs.inputs import Columns, InputPlan, RowReader, plan_inputs
-from beam_jobs.notes import duplicate_verdicts, reject, row_fault, row_key
+from beam_jobs.inputs import BatchReader, Columns, InputPlan, plan_inputs
+from beam_jobs.note_batch import NOTE_BATCH_CHARS, NoteBatch
+from beam_jobs.notes import batch_faults, duplicate_verdicts, reject, row_keys
 from beam_jobs.outputs import COUNTS_FILE, OutputLayout, check_output_folder, discard, publish, write_json
 from beam_jobs.rows import TableColumns, add_entities
 from beam_jobs.summary import MergeCounts, RunFailed, count_reject, format_summary, summarise
@@ -63,7 +64,7 @@ def inspect_model(model: str | None) -> ModelInfo:
 
 
 class ReadAndCheck(beam.DoFn):
-    """A work item → its rows, each routed: a taggable note, or a reject with its reason.
+    """A work item → its rows, routed in batches: NoteBatches of taggable notes, and rejects with their reasons.
 
     ``verdicts`` (a side input) maps the (source_file, row) of every duplicate not to be tagged
     to its reject row, which the verdict step emits itself: such rows are dropped here. Reading
@@ -71,29 +72,31 @@ class ReadAndCheck(beam.DoFn):
     (a runner may fuse this step with its siblings, and then it would).
     """
 
-    def __init__(self, read_rows: Callable[[object], Iterable[dict]], max_chars: int):
-        self._read_rows = read_rows
+    def __init__(self, read_batches: Callable[[object], Iterable[NoteBatch]], max_chars: int, batch_chars: int = NOTE_BATCH_CHARS):
+        self._read_batches = read_batches
         self._max_chars = max_chars
+        self._batch_chars = batch_chars
         self._read = Metrics.counter(METRICS_NAMESPACE, "notes_read")
 
     def process(self, item, verdicts: dict):
         n = 0
-        for row in self._read_rows(item):
-            n += 1
-            reason = row_fault(row, self._max_chars)
-            if reason is not None:
-                yield beam.pvalue.TaggedOutput("reject", reject(row, reason))
-            elif (row["source_file"], row["row"]) not in verdicts:
-                yield row
+        for batch in self._read_batches(item):
+            n += len(batch)
+            keep = []
+            for i, reason in enumerate(batch_faults(batch, self._max_chars)):
+                if reason is not None:
+                    yield TaggedOutput("reject", reject(batch.note_ids[i], reason, batch.source_file))
+                elif not verdicts or (batch.source_file, batch.rows[i]) not in verdicts:
+                    keep.append(i)
+            yield from batch.split(keep, self._batch_chars)
         self._read.inc(n)
-        yield beam.pvalue.TaggedOutput("counts", {"notes_read": n})
+        yield TaggedOutput("counts", {"notes_read": n})
 
 
-def valid_row_keys(rows: Iterable[dict], max_chars: int):
-    """``row_key`` of each row that passes the per-row checks (the duplicate rule's input)."""
-    for row in rows:
-        if row_fault(row, max_chars) is None:
-            yield row_key(row)
+def valid_row_keys(batches: Iterable[NoteBatch], max_chars: int):
+    """``row_keys`` of every batch (the duplicate rule's input)."""
+    for batch in batches:
+        yield from row_keys(batch, max_chars)
 
 
 def default_entity_schema(passthrough: Sequence[str]) -> pa.Schema:
@@ -102,7 +105,7 @@ def default_entity_schema(passthrough: Sequence[str]) -> pa.Schema:
 
 
 class ToEntityBatches(beam.DoFn):
-    """(note, TagResult) → entity and code record batches, plus one count record per bundle;
+    """(NoteBatch, results) → entity and code record batches, plus one count record per bundle;
     a failed note → a reject.
 
     Entities are gathered column by column (``rows.TableColumns``) and leave as Arrow record
@@ -122,26 +125,30 @@ class ToEntityBatches(beam.DoFn):
         self._metrics = {name: Metrics.counter(METRICS_NAMESPACE, name) for name in ("notes_tagged", "entities", "windows", "tokens")}
 
     def start_bundle(self) -> None:
-        self._entities = TableColumns(self._entity_schema)
+        self._entities = TableColumns(self._entity_schema, self._passthrough)
         self._codes = TableColumns(CODES_SCHEMA)
         self._counts = Counter()
         self._by = {"entities_by_type": Counter(), "entities_by_negation": Counter(), "notes_by_precision": Counter()}
 
     def process(self, item):
-        note, result = item
-        if isinstance(result, str):
-            yield beam.pvalue.TaggedOutput("reject", reject(note, result))
-            return
-        entities = result.entities
-        coded = add_entities(self._entities, self._codes, note, entities, self._passthrough, self._model_name, result.model_version, self._pipeline_version)
-        self._by["entities_by_type"].update(e.entity_type for e in entities)
-        self._by["entities_by_negation"].update(e.negation or "not_computed" for e in entities)
-        self._by["notes_by_precision"][result.precision or "unknown"] += 1
-        self._counts.update({"notes_tagged": 1, "entities": len(entities), "entities_with_code": coded, "windows": result.windows, "tokens": result.tokens})
+        notes, results = item
+        tagged = [r for r in results if not isinstance(r, str)]
+        for i, result in enumerate(results):
+            if isinstance(result, str):
+                yield TaggedOutput("reject", reject(notes.note_ids[i], result, notes.source_file))
+        coded = add_entities(self._entities, self._codes, notes, results, self._passthrough, self._model_name, self._pipeline_version)
+        for result in tagged:
+            self._by["entities_by_type"].update(e.entity_type for e in result.entities)
+            self._by["entities_by_negation"].update(e.negation or "not_computed" for e in result.entities)
+            self._by["notes_by_precision"][result.precision or "unknown"] += 1
+        self._counts.update({
+            "notes_tagged": len(tagged), "entities": sum(len(r.entities) for r in tagged), "entities_with_code": coded,
+            "windows": sum(r.windows for r in tagged), "tokens": sum(r.tokens for r in tagged),
+        })
         if len(self._entities) >= self.BATCH_ROWS:
             yield self._entities.take()
         if len(self._codes) >= self.BATCH_ROWS:
-            yield beam.pvalue.TaggedOutput("codes", self._codes.take())
+            yield TaggedOutput("codes", self._codes.take())
 
     def finish_bundle(self):
         window, timestamp = [GlobalWindow()], GlobalWindow().max_timestamp()
@@ -162,13 +169,14 @@ class ToEntityBatches(beam.DoFn):
 class TagNotes(beam.PTransform):
     """Work items → {"entities": entity record batches, "codes": code record batches, "rejects": reject rows, "counts": count records}.
 
-    The routing logic of the job, free of file formats: ``read_rows`` turns a work item into row
-    dicts (``inputs.item_rows``; tests pass rows directly). Each item is read twice: once for the
+    The routing logic of the job, free of file formats: ``read_batches`` turns a work item into
+    NoteBatches (``inputs.item_batches``; tests build them from rows with
+    ``note_batch.batches_from_rows``). Each item is read twice: once for the
     small keys the duplicate rule groups, once to tag, so no note text is ever grouped or held
     beyond the batch being tagged.
     """
 
-    def __init__(self, handler, max_note_chars: int, passthrough: Sequence[str], model_name: str, read_rows: Callable[[object], Iterable[dict]],
+    def __init__(self, handler, max_note_chars: int, passthrough: Sequence[str], model_name: str, read_batches: Callable[[object], Iterable[NoteBatch]],
                  entity_schema: pa.Schema | None = None):
         super().__init__()
         self._entity_schema = entity_schema if entity_schema is not None else default_entity_schema(passthrough)
@@ -176,17 +184,17 @@ class TagNotes(beam.PTransform):
         self._max_note_chars = max_note_chars
         self._passthrough = tuple(passthrough)
         self._model_name = model_name
-        self._read_rows = read_rows
+        self._read_batches = read_batches
 
     def expand(self, items):
-        read_rows, max_chars = self._read_rows, self._max_note_chars
+        read_batches, max_chars = self._read_batches, self._max_note_chars
         verdicts = (
             items
-            | "Keys" >> beam.FlatMap(lambda item: valid_row_keys(read_rows(item), max_chars))
+            | "Keys" >> beam.FlatMap(lambda item: valid_row_keys(read_batches(item), max_chars))
             | "GroupById" >> beam.GroupByKey()
             | "Verdicts" >> beam.FlatMap(lambda keyed: duplicate_verdicts(*keyed))
         )
-        checked = items | "ReadAndCheck" >> beam.ParDo(ReadAndCheck(read_rows, max_chars), beam.pvalue.AsDict(verdicts)).with_outputs(
+        checked = items | "ReadAndCheck" >> beam.ParDo(ReadAndCheck(read_batches, max_chars), beam.pvalue.AsDict(verdicts)).with_outputs(
             "reject", "counts", main="note"
         )
         tagged = (
@@ -229,7 +237,7 @@ def prepare_code_index(code_index: str | None) -> None:
 def build(p: beam.Pipeline, config: JobConfig, plan: InputPlan, model: ModelInfo, staging: str, handler=None) -> None:
     """Add the job's transforms to a pipeline: read, tag, write."""
     names = [f.name for f in plan.passthrough]
-    reader = RowReader(Columns(config.id_column, config.text_column, tuple(names)))
+    reader = BatchReader(Columns(config.id_column, config.text_column, tuple(names)))
     items = p | "WorkItems" >> beam.Create(list(plan.items)) | "Spread" >> beam.Reshuffle()
     schemas = {"entities": entity_schema(plan.passthrough), "codes": CODES_SCHEMA, "rejects": REJECT_SCHEMA}
     out = items | "TagNotes" >> TagNotes(handler or make_handler(config, model), config.max_note_chars, names, model.name, reader, schemas["entities"])

@@ -11,12 +11,18 @@
     2-layer random model (hidden size 32). Like for like: float32, context on, codes off
     (``--no-codes``) in both.
 Every measurement runs in a fresh process, one at a time.
+
+``--job-only [--baseline DIR] [--repeats 2]`` measures (b) alone, with the FnApiRunner: Tagger.tag,
+this tree's job and, if given, the job of another checkout (e.g. ``git worktree add DIR COMMIT``)
+on the same model and notes, interleaved round by round; the best of each is reported.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -158,6 +164,13 @@ def measure_job(model: str, texts: list[str], runner_args: list[str]) -> dict:
     return {"seconds": seconds, "words": words, "words_s": words / seconds, "entities_per_word": summary["entities"] / words, "peak_rss_mb": peak_rss_mb()}
 
 
+def measure_job_in(tree: Path, model: str, n: int, runner_args: list[str]) -> dict:
+    """``measure_job`` on ``synthetic_notes(n)`` with the code of another checkout, in a fresh process there."""
+    code = "import json, sys; from bench.host_path import measure_job, synthetic_notes; print(json.dumps(measure_job(sys.argv[1], synthetic_notes(int(sys.argv[2])), sys.argv[3:])))"
+    out = subprocess.run([sys.executable, "-c", code, model, str(n), *runner_args], cwd=tree, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def table(rows: list[tuple[str, int, dict]]) -> str:
     lines = ["| measurement | notes | words/s | seconds | entities per word | peak RSS MB |", "| --- | --- | --- | --- | --- | --- |"]
     for name, notes, r in rows:
@@ -172,9 +185,14 @@ def main(argv=None) -> int:
     p.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--context-only", action="store_true", help="only the context measurements of (a)")
+    p.add_argument("--job-only", action="store_true", help="only (b) with the FnApiRunner, interleaved with --baseline's job")
+    p.add_argument("--baseline", type=Path, help="with --job-only: another checkout whose job is measured beside this one")
+    p.add_argument("--repeats", type=int, default=2, help="with --job-only: rounds of the interleaved measurements")
     args = p.parse_args(argv)
     if args.context_only:
         return context_only(args)
+    if args.job_only:
+        return job_only(args)
 
     rows, notes = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -225,6 +243,37 @@ def context_only(args) -> int:
         "Context alone: the context engine's words/s over the entities the no-layer model finds (best of 3).",
     ]
     report = "\n".join([heading("clinical context on the host path (bench.host_path --context-only)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
+    publish(report, args.output, not args.no_write)
+    return 0
+
+
+def job_only(args) -> int:
+    """(b) alone: Tagger.tag, this tree's job and the baseline's job, interleaved; best of ``repeats``."""
+    runner = ["--runner", "FnApiRunner"]
+    baseline = f"job of {args.baseline.name} (baseline)" if args.baseline else None
+    best: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        two = build_model(Path(tmp) / "two-layer", 2)
+        many = synthetic_notes(args.job_notes)
+        for _ in range(args.repeats):
+            runs = {"Tagger.tag, 2-layer model": lambda: in_fresh_process(measure_tag, two, many, True),
+                    "Beam job, FnApiRunner (start-up included)": lambda: in_fresh_process(measure_job, two, many, runner)}
+            if baseline:
+                runs[f"Beam job, FnApiRunner (start-up included), {baseline}"] = lambda: measure_job_in(args.baseline, two, len(many), runner)
+            for name, measure in runs.items():
+                r = measure()
+                print(f"{name}: {r['words_s']:,.0f} words/s", file=sys.stderr, flush=True)
+                if name not in best or r["seconds"] < best[name]["seconds"]:
+                    best[name] = r
+    names = list(best)
+    tag, job = best[names[0]], best[names[1]]
+    notes = [f"Machine: {machine()}; float32; {args.repeats} interleaved rounds, best of each; GPU: unmeasured in this run.",
+             f"job / Tagger.tag (FnApiRunner, wall incl. start-up): {100 * job['words_s'] / tag['words_s']:.0f}% (target >= 80%)."]
+    if baseline:
+        old = best[names[2]]
+        notes.append(f"{baseline} / Tagger.tag: {100 * old['words_s'] / tag['words_s']:.0f}%; this job / baseline job: {job['words_s'] / old['words_s']:.2f}x.")
+    rows = [(f"(b) {name}", len(many), r) for name, r in best.items()]
+    report = "\n".join([heading("the job over Tagger.tag (bench.host_path --job-only)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
     publish(report, args.output, not args.no_write)
     return 0
 

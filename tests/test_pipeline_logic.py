@@ -4,6 +4,7 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from beam_jobs.note_batch import batches_from_rows
 from beam_jobs.rows import entity_id
 from beam_jobs.summary import merge_counts
 from beam_jobs.tag_notes import TagNotes
@@ -30,12 +31,12 @@ ROWS = [
 ]
 
 
-ITEMS = [ROWS[:5], ROWS[5:9], ROWS[9:]]  # work items: here, lists of rows (read_rows=list)
+ITEMS = [ROWS[:5], ROWS[5:9], ROWS[9:]]  # work items: here, lists of rows (read_batches=batches_from_rows)
 
 
 def test_rows_are_routed_to_entities_or_rejects_with_reasons():
     with BeamTestPipeline(runner="FnApiRunner") as p:
-        out = p | beam.Create(ITEMS) | TagNotes(FakeHandler(), 40, ["patient_id"], "fake", read_rows=list)
+        out = p | beam.Create(ITEMS) | TagNotes(FakeHandler(), 40, ["patient_id"], "fake", read_batches=batches_from_rows)
         rejects = out["rejects"] | beam.Map(lambda r: (r["note_id"], r["reason"], r["source_file"]))
         assert_that(
             rejects,
@@ -81,7 +82,7 @@ def test_counts_are_also_beam_metrics_in_one_namespace():
     from beam_jobs.handler import METRICS_NAMESPACE
 
     p = BeamTestPipeline(runner="FnApiRunner")
-    _ = p | beam.Create(ITEMS) | TagNotes(FakeHandler(), 40, ["patient_id"], "fake", read_rows=list)
+    _ = p | beam.Create(ITEMS) | TagNotes(FakeHandler(), 40, ["patient_id"], "fake", read_batches=batches_from_rows)
     result = p.run()
     result.wait_until_finish()
     counters = {c.key.metric.name: c.committed for c in result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))["counters"]}
@@ -94,9 +95,10 @@ def test_counts_are_also_beam_metrics_in_one_namespace():
 
 
 def test_inference_batches_are_filled_to_max_batch_chars():
-    from beam_jobs.handler import TaggerModelHandler, note_size
+    from beam_jobs.handler import TaggerModelHandler, batch_size
 
     kwargs = TaggerModelHandler(None, max_batch_chars=123_456).batch_elements_kwargs()
     assert kwargs["min_batch_size"] == kwargs["max_batch_size"] == 123_456
-    assert kwargs["element_size_fn"] is note_size
-    assert note_size({"text": "abc"}) == 4
+    assert kwargs["element_size_fn"] is batch_size
+    (batch,) = batches_from_rows([row("a", "abc", 0), row("b", "de", 1), row("c", None, 2)])
+    assert batch_size(batch) == 3 + 2 + 3

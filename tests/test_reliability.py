@@ -10,7 +10,7 @@ import pytest
 
 from beam_jobs import tag_notes
 from beam_jobs.handler import TaggerModelHandler
-from beam_jobs.inputs import Columns, item_rows, plan_inputs, read_item
+from beam_jobs.inputs import Columns, item_batches, plan_inputs, read_item
 from beam_jobs.notes import duplicate_verdicts
 from beam_jobs.outputs import LATEST_FILE, published_folder, run_folders
 from beam_jobs.summary import RunFailed, publish_problems
@@ -35,9 +35,10 @@ def test_rows_are_numbered_across_row_groups_and_items(tmp_path):
     path = write(tmp_path / "a.parquet", notes(11), row_group_size=4)  # row groups of 4, 4, 3
     plan = plan_inputs([str(path)], Columns(), rows_per_item=3)
     assert [(i.group, i.start, i.stop) for i in plan.items] == [(0, 0, 3), (0, 3, 4), (1, 0, 3), (1, 3, 4), (2, 0, 3)]
-    rows = [r for item in plan.items for r in item_rows(item, Columns())]
-    assert [r["row"] for r in rows] == list(range(11))
-    assert [r["note_id"] for r in rows] == [f"n{i}" for i in range(11)]
+    batches = [b for item in plan.items for b in item_batches(item, Columns(passthrough=("patient_id",)))]
+    assert [r for b in batches for r in b.rows] == list(range(11))
+    assert [i for b in batches for i in b.note_ids] == [f"n{i}" for i in range(11)]
+    assert [p for b in batches for (p,) in b.passthrough_values()] == [f"P{i % 3}" for i in range(11)]
     assert plan.rows == 11
 
 
