@@ -8,7 +8,6 @@ exports often write a million rows in one).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -137,13 +136,6 @@ def id_strings(column: pa.Array) -> list[str | None]:
     if pa.types.is_integer(column.type):
         return [None if v is None else str(v) for v in column.to_pylist()]
     return column.to_pylist()
-
-
-def content_hash(text: str | None, passthrough: tuple) -> str:
-    """A digest of everything a row carries besides its id: two rows are copies only if equal."""
-    digest = hashlib.sha256((text or "").encode("utf-8", "surrogatepass"))
-    digest.update(repr(passthrough).encode("utf-8", "backslashreplace"))
-    return digest.hexdigest()[:32]
 
 
 def item_batches(item: WorkItem, columns: Columns) -> Iterator[NoteBatch]:

@@ -13,6 +13,7 @@ through a shuffle.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 
 from beam_jobs.note_batch import NoteBatch
@@ -55,11 +56,16 @@ def batch_faults(batch: NoteBatch, max_chars: int) -> list[str | None]:
     return [note_fault(note_id, text, max_chars) for note_id, text in zip(batch.note_ids, batch.texts)]
 
 
+def content_hash(text: str | None, passthrough: tuple) -> str:
+    """A digest of everything a row carries besides its id: two rows are copies only if equal."""
+    digest = hashlib.sha256((text or "").encode("utf-8", "surrogatepass"))
+    digest.update(repr(passthrough).encode("utf-8", "backslashreplace"))
+    return digest.hexdigest()[:32]
+
+
 def row_keys(batch: NoteBatch, max_chars: int) -> Iterator[tuple[str, tuple[str, str, int]]]:
     """``(note_id, (content hash, source_file, row))`` of each row that passes the checks: what
     the duplicate rule needs of a row."""
-    from beam_jobs.inputs import content_hash
-
     faults = batch_faults(batch, max_chars)
     values = batch.passthrough_values()
     for i, fault in enumerate(faults):

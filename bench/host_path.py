@@ -20,16 +20,14 @@ on the same model and notes, interleaved round by round; the best of each is rep
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.report import heading, publish
-from bench.throughput import REPO, in_fresh_process, load_notes, machine, peak_rss_mb
+from bench.throughput import REPO, in_fresh_process, in_tree, load_notes, machine, peak_rss_mb
 
 ENTITY_BIAS = -0.65  # added to the B- biases: about one entity start per 14 words (measured below)
 WORDS_PER_NOTE = 30
@@ -164,11 +162,9 @@ def measure_job(model: str, texts: list[str], runner_args: list[str]) -> dict:
     return {"seconds": seconds, "words": words, "words_s": words / seconds, "entities_per_word": summary["entities"] / words, "peak_rss_mb": peak_rss_mb()}
 
 
-def measure_job_in(tree: Path, model: str, n: int, runner_args: list[str]) -> dict:
-    """``measure_job`` on ``synthetic_notes(n)`` with the code of another checkout, in a fresh process there."""
-    code = "import json, sys; from bench.host_path import measure_job, synthetic_notes; print(json.dumps(measure_job(sys.argv[1], synthetic_notes(int(sys.argv[2])), sys.argv[3:])))"
-    out = subprocess.run([sys.executable, "-c", code, model, str(n), *runner_args], cwd=tree, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def measure_job_synthetic(model: str, n: int, runner_args: list[str]) -> dict:
+    """``measure_job`` on ``synthetic_notes(n)`` (what ``--baseline`` runs in the other checkout)."""
+    return measure_job(model, synthetic_notes(n), runner_args)
 
 
 def table(rows: list[tuple[str, int, dict]]) -> str:
@@ -259,7 +255,7 @@ def job_only(args) -> int:
             runs = {"Tagger.tag, 2-layer model": lambda: in_fresh_process(measure_tag, two, many, True),
                     "Beam job, FnApiRunner (start-up included)": lambda: in_fresh_process(measure_job, two, many, runner)}
             if baseline:
-                runs[f"Beam job, FnApiRunner (start-up included), {baseline}"] = lambda: measure_job_in(args.baseline, two, len(many), runner)
+                runs[f"Beam job, FnApiRunner (start-up included), {baseline}"] = lambda: in_tree(args.baseline.resolve(), "bench.host_path", "measure_job_synthetic", two, len(many), runner)
             for name, measure in runs.items():
                 r = measure()
                 print(f"{name}: {r['words_s']:,.0f} words/s", file=sys.stderr, flush=True)

@@ -13,23 +13,13 @@ round, and the best of each is reported.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.report import heading, publish
-from bench.throughput import REPO, machine
-
-# Runs this file's ``measure`` with another tree's packages first on the path (that tree may
-# predate this file).
-MEASURE_CODE = (
-    "import importlib.util, json, sys; spec = importlib.util.spec_from_file_location('job_overhead', sys.argv[1]); "
-    "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); print(json.dumps(m.measure(int(sys.argv[2]), sys.argv[3])))"
-)
+from bench.throughput import REPO, in_tree, machine
 
 
 def measure(n: int, model: str) -> dict:
@@ -57,13 +47,6 @@ def measure(n: int, model: str) -> dict:
     return {"seconds": seconds, "notes": summary["notes_tagged"], "entities": summary["entities"]}
 
 
-def measure_in(tree: Path, n: int, model: str) -> dict:
-    """``measure`` with the code of ``tree``, in a fresh process there."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run([sys.executable, "-c", MEASURE_CODE, __file__, str(n), model], cwd=tree, capture_output=True, text=True, check=True, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="bench-job-overhead", description=__doc__.splitlines()[0])
     p.add_argument("--notes", type=int, default=100_000)
@@ -82,7 +65,7 @@ def main(argv=None) -> int:
         model = build_model(Path(tmp) / "no-layer", 0)  # loaded but unused: the stand-in tags
         for _ in range(args.repeats):
             for name, tree in trees.items():
-                r = measure_in(tree, args.notes, model)
+                r = in_tree(tree, "bench.job_overhead", "measure", args.notes, model)
                 print(f"{name}: {r['seconds']:.2f} s", file=sys.stderr, flush=True)
                 if name not in best or r["seconds"] < best[name]["seconds"]:
                     best[name] = r

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import multiprocessing as mp
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -165,6 +167,30 @@ def measure_beam(model: str | None, texts: list[str]) -> dict:
 def in_fresh_process(fn, *args) -> dict:
     with mp.get_context("spawn").Pool(1) as pool:
         return pool.apply(fn, args)
+
+
+# Imports a bench module of this tree, then puts another checkout first on the path and forgets
+# the project's packages, so that what the function imports lazily comes from that checkout.
+_IN_TREE_CODE = """
+import importlib, json, sys
+repo, tree, module, fn, args = sys.argv[1:6]
+sys.path.insert(0, repo)
+measure = getattr(importlib.import_module(module), fn)
+sys.path[0] = tree
+for name in [m for m in sys.modules if m.split(".")[0] in ("beam_jobs", "nercore", "schemas")]:
+    del sys.modules[name]
+print(json.dumps(measure(*json.loads(args))))
+"""
+
+
+def in_tree(tree: Path, module: str, fn: str, *args) -> dict:
+    """``fn(*args)`` of this tree's bench ``module``, run in a fresh process over the project
+    packages (``beam_jobs``, ``nercore``, ``schemas``) of another checkout ``tree``: the same
+    measuring code over another commit's job. ``fn`` must import those packages inside itself;
+    ``args`` must be JSON values."""
+    code = [sys.executable, "-c", _IN_TREE_CODE, str(REPO), str(tree), module, fn, json.dumps(args)]
+    out = subprocess.run(code, cwd=tree, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # -- report -----------------------------------------------------------------------------------
