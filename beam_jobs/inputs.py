@@ -23,8 +23,10 @@ from schemas import SchemaError, check_note_schema, passthrough_fields
 # Python strings is up to 4 times that). Smaller than a typical row group, so a single huge row
 # group streams in the same steps as many small ones.
 READ_BATCH_ROWS = 256
-# Bytes read ahead per column: pages stream in this size instead of a whole column chunk at once
-# (a single 100 MB row group otherwise sits in memory, compressed, while it is read).
+# Bytes read ahead per column: pages stream in this size instead of a whole column chunk at once.
+# pyarrow pre-buffers whole column chunks by default (``pre_buffer=True``), which ignores this
+# buffer: a single 100 MB row group then sits in memory, compressed, while any part of it is read,
+# in every worker that reads one of its items. ``read_item`` turns pre-buffering off.
 READ_BUFFER_BYTES = 1 << 20
 
 
@@ -120,7 +122,7 @@ def read_item(item: WorkItem, names: Sequence[str], batch_rows: int = READ_BATCH
     row group that pyarrow exposes): cheap next to tagging, and memory stays at one batch.
     """
     with FileSystems.open(item.path) as handle:
-        parquet = pq.ParquetFile(handle, buffer_size=READ_BUFFER_BYTES)
+        parquet = pq.ParquetFile(handle, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
         position = 0
         for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[item.group], columns=list(names), use_threads=False):
             lo, hi = max(item.start - position, 0), min(item.stop - position, batch.num_rows)

@@ -2,7 +2,9 @@
 
 import json
 import multiprocessing as mp
+import os
 import shutil
+import tracemalloc
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -52,6 +54,31 @@ def test_a_huge_row_group_is_split_into_items_read_as_bounded_batches(tmp_path):
     assert sum(b.num_rows for _, b in batches) == 1000 and batches[0][0] == 1000
     summary = run(["--input", str(path), "--output", str(tmp_path / "out"), "--rows-per-item", "1000", *RUNNER], handler=FakeHandler())
     assert summary["notes_read"] == summary["notes_tagged"] == 2500 == summary["notes_in_footers"]
+
+
+def test_reading_an_item_never_holds_its_whole_column_chunk(tmp_path):
+    # pyarrow pre-buffers whole column chunks by default: one huge row group then sits in memory
+    # (as Python bytes read through Beam's file handle) while any item of it is read.
+    # Incompressible text makes the chunk large (~25 MB); pages of 64 rows (0.5 MB, about what
+    # Spark writes) keep one page small next to it.
+    rows = [{"note_id": f"n{i}", "text": os.urandom(4096).hex(), "patient_id": "P"} for i in range(3000)]
+    path = tmp_path / "one.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), path, write_batch_size=64)
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(1).total_compressed_size
+    assert chunk > 20_000_000
+    plan = plan_inputs([str(path)], Columns(), rows_per_item=1000)
+    tracemalloc.start()
+    try:
+        before, arrow_held = pa.total_allocated_bytes(), 0
+        for _, batch in read_item(plan.items[2], ["note_id", "text"], batch_rows=64):
+            arrow_held = max(arrow_held, pa.total_allocated_bytes() - before)
+            assert batch.num_rows <= 64
+        python_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # 64 rows × 8 KB decoded (0.5 MB) + 1 MiB read buffer + one page: far below the chunk
+    held = arrow_held + python_peak
+    assert held < chunk / 3, f"reader held {held} bytes ({arrow_held} Arrow, {python_peak} Python) for a {chunk}-byte column chunk"
 
 
 def test_the_first_copy_in_file_and_row_order_is_kept():
