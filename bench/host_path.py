@@ -12,6 +12,9 @@
     (``--no-codes``) in both.
 Every measurement runs in a fresh process, one at a time.
 
+``--tag-only [--baseline DIR] [--repeats 2]`` measures (a)'s ``Tagger.tag`` runs alone, this tree's
+beside another checkout's, interleaved in fresh processes.
+
 ``--job-only [--baseline DIR] [--repeats 2]`` measures (b) alone, with the FnApiRunner: Tagger.tag,
 this tree's job and, if given, the job of another checkout (e.g. ``git worktree add DIR COMMIT``)
 on the same model and notes, interleaved round by round; the best of each is reported.
@@ -162,6 +165,12 @@ def measure_job(model: str, texts: list[str], runner_args: list[str]) -> dict:
     return {"seconds": seconds, "words": words, "words_s": words / seconds, "entities_per_word": summary["entities"] / words, "peak_rss_mb": peak_rss_mb()}
 
 
+def measure_tag_set(model: str, which: str, n: int, context: bool) -> dict:
+    """``measure_tag`` on ``n`` synthetic notes or the first ``n`` transcriptions (what
+    ``--tag-only --baseline`` runs in the other checkout: the texts are made there, not passed)."""
+    return measure_tag(model, synthetic_notes(n) if which == "synthetic" else load_notes(n), context)
+
+
 def measure_job_synthetic(model: str, n: int, runner_args: list[str]) -> dict:
     """``measure_job`` on ``synthetic_notes(n)`` (what ``--baseline`` runs in the other checkout)."""
     return measure_job(model, synthetic_notes(n), runner_args)
@@ -182,11 +191,14 @@ def main(argv=None) -> int:
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--context-only", action="store_true", help="only the context measurements of (a)")
     p.add_argument("--job-only", action="store_true", help="only (b) with the FnApiRunner, interleaved with --baseline's job")
-    p.add_argument("--baseline", type=Path, help="with --job-only: another checkout whose job is measured beside this one")
-    p.add_argument("--repeats", type=int, default=2, help="with --job-only: rounds of the interleaved measurements")
+    p.add_argument("--tag-only", action="store_true", help="only (a)'s Tagger.tag runs, interleaved with --baseline's")
+    p.add_argument("--baseline", type=Path, help="with --job-only or --tag-only: another checkout measured beside this one")
+    p.add_argument("--repeats", type=int, default=2, help="with --job-only or --tag-only: rounds of the interleaved measurements")
     args = p.parse_args(argv)
     if args.context_only:
         return context_only(args)
+    if args.tag_only:
+        return tag_only(args)
     if args.job_only:
         return job_only(args)
 
@@ -239,6 +251,38 @@ def context_only(args) -> int:
         "Context alone: the context engine's words/s over the entities the no-layer model finds (best of 3).",
     ]
     report = "\n".join([heading("clinical context on the host path (bench.host_path --context-only)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
+    publish(report, args.output, not args.no_write)
+    return 0
+
+
+def tag_only(args) -> int:
+    """(a)'s ``Tagger.tag`` runs (synthetic notes with context on and off, transcriptions) for this
+    tree and, if given, the baseline checkout, interleaved in fresh processes; best of ``repeats``."""
+    sets = [("synthetic 30-word notes", "synthetic", args.notes, True), ("synthetic 30-word notes, context off", "synthetic", args.notes, False),
+            ("MTSamples transcriptions", "mtsamples", 397, True)]
+    trees = [("this tree", None)] + ([(f"baseline {args.baseline.name}", args.baseline.resolve())] if args.baseline else [])
+    best: dict[tuple[str, str], dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        flat = build_model(Path(tmp) / "no-layer", 0)
+        for _ in range(args.repeats):
+            for label, which, n, context in sets:
+                for tree_name, tree in trees:
+                    if tree is None:
+                        r = in_fresh_process(measure_tag_set, flat, which, n, context)
+                    else:
+                        r = in_tree(tree, "bench.host_path", "measure_tag_set", flat, which, n, context)
+                    r["notes"] = n if which == "synthetic" else len(load_notes(n))
+                    print(f"{label}, {tree_name}: {r['words_s']:,.0f} words/s", file=sys.stderr, flush=True)
+                    key = (label, tree_name)
+                    if key not in best or r["seconds"] < best[key]["seconds"]:
+                        best[key] = r
+    notes = [f"Machine: {machine()}; float32; no-layer random model; {args.repeats} interleaved rounds, best of each; GPU: unmeasured in this run."]
+    if args.baseline:
+        for label, *_ in sets:
+            new, old = best[(label, "this tree")], best[(label, trees[1][0])]
+            notes.append(f"{label}: this tree / {trees[1][0]}: {new['words_s'] / old['words_s']:.2f}x.")
+    rows = [(f"(a) Tagger.tag, {label}, {tree_name}", r["notes"], r) for (label, tree_name), r in best.items()]
+    report = "\n".join([heading("host path, Tagger.tag against a baseline (bench.host_path --tag-only)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
     publish(report, args.output, not args.no_write)
     return 0
 

