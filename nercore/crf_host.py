@@ -146,9 +146,12 @@ def _forward_backward(emissions: np.ndarray, lengths: np.ndarray, start, end, tr
         beta = prev if t + 1 < all_on else np.where((t + 1 < lengths)[:, None], prev, beta)
         betas[t] = beta
 
-    product = alphas * betas
-    norm = product.sum(axis=2)  # shape: (steps, rows)
-    return (product / norm[:, :, None]).astype(np.float32), totals, norm
+    del p
+    alphas *= betas  # in place: the decoder's memory is a few arrays of budget × labels float64
+    del betas
+    norm = alphas.sum(axis=2)  # shape: (steps, rows)
+    alphas /= norm[:, :, None]
+    return alphas.astype(np.float32), totals, norm
 
 
 def _log_space(emissions: np.ndarray, lengths: np.ndarray, start, end, transitions) -> np.ndarray:
