@@ -80,21 +80,22 @@ def decode_host(batch: np.ndarray, lengths: np.ndarray, scores: tuple[np.ndarray
 
 
 @torch.inference_mode()
-def decode_group(batch: torch.Tensor, lengths: np.ndarray, crf: tuple[torch.Tensor, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Viterbi labels and their marginals of one batch of left-aligned rows, on the host when the
-    emissions are on the CPU, else on their device.
+def decode_group(batch: torch.Tensor, lengths: np.ndarray, crf: tuple[torch.Tensor, ...], host: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Viterbi labels and their marginals of one batch of left-aligned rows.
 
     Args:
         batch: emissions; shape (rows, steps, labels).
         lengths: each row's steps (at least 1); shape (rows,).
         crf: start, end and transition scores (``BertCrf.crf_scores``), on the batch's device.
+        host: decode with numpy on the host (``nercore.crf_host``) or with torch on the batch's
+            device (``nercore.crf``); by default the host when the batch is on the CPU.
 
     Returns:
         Labels (int64) and their marginals (float32) as numpy arrays of shape (rows, steps);
         entries past a row's length are undefined.
     """
-    if batch.device.type == "cpu":
-        time_major = batch.double().transpose(0, 1).contiguous().numpy()
+    if batch.device.type == "cpu" if host is None else host:
+        time_major = batch.double().transpose(0, 1).contiguous().cpu().numpy()
         return decode_host(time_major, lengths, tuple(c.double().cpu().numpy() for c in crf))
     mask = torch.arange(batch.shape[1], device=batch.device)[None, :] < torch.as_tensor(lengths, device=batch.device)[:, None]
     tags = viterbi_decode(batch, mask, *crf)
@@ -103,7 +104,7 @@ def decode_group(batch: torch.Tensor, lengths: np.ndarray, crf: tuple[torch.Tens
 
 
 @torch.inference_mode()
-def decode_words(emissions: torch.Tensor, word_offsets: np.ndarray, crf: tuple[torch.Tensor, ...], budget: int) -> WordLabels:
+def decode_words(emissions: torch.Tensor, word_offsets: np.ndarray, crf: tuple[torch.Tensor, ...], budget: int, host: bool | None = None) -> WordLabels:
     """Constrained Viterbi and marginals over each text's whole word sequence.
 
     Args:
@@ -111,6 +112,7 @@ def decode_words(emissions: torch.Tensor, word_offsets: np.ndarray, crf: tuple[t
         word_offsets: text i's words are ``word_offsets[i]:word_offsets[i + 1]``; shape (texts + 1,).
         crf: start, end and transition scores (``BertCrf.crf_scores``), on the emissions' device.
         budget: padded steps × rows per CRF batch (bounds memory on very long notes).
+        host: as in ``decode_group``.
     """
     lengths = np.diff(word_offsets)
     total_words = int(word_offsets[-1])
@@ -118,9 +120,9 @@ def decode_words(emissions: torch.Tensor, word_offsets: np.ndarray, crf: tuple[t
     confidence = np.zeros(total_words, dtype=np.float32)
     cumulative = np.zeros(total_words, dtype=np.float64)
     total = np.zeros(lengths.size, dtype=np.float64)
-    host = emissions.device.type == "cpu"
+    host = emissions.device.type == "cpu" if host is None else host
     if host:  # gathered straight into time-major float64 arrays, a zero row for padding
-        source = np.concatenate([emissions.double().numpy(), np.zeros((1, emissions.shape[1]))])
+        source = np.concatenate([emissions.double().cpu().numpy(), np.zeros((1, emissions.shape[1]))])
         scores = tuple(c.double().cpu().numpy() for c in crf)
     else:
         source = torch.cat([emissions, emissions.new_zeros((1, emissions.shape[1]))])
@@ -130,7 +132,7 @@ def decode_words(emissions: torch.Tensor, word_offsets: np.ndarray, crf: tuple[t
         if host:
             tags_np, chosen_np = decode_host(source[index.T], group_lengths, scores)
         else:
-            tags_np, chosen_np = decode_group(source[torch.from_numpy(index).to(emissions.device)], group_lengths, crf)
+            tags_np, chosen_np = decode_group(source[torch.from_numpy(index).to(emissions.device)], group_lengths, crf, host=False)
         running = np.cumsum(chosen_np, axis=1, dtype=np.float64)  # per row, in order, as a text alone
         valid = index != total_words
         targets = index[valid]

@@ -182,3 +182,25 @@ def test_host_shape_errors_say_what_was_expected():
         crf_host.viterbi(np.zeros((3, 4)), np.ones(3, dtype=np.int64), np.zeros(4), np.zeros(4), np.zeros((4, 4)))
     with pytest.raises(ValueError, match="expected lengths between 1 and 2"):
         crf_host.marginals(np.zeros((2, 1, 3)), np.array([3]), np.zeros(3), np.zeros(3), np.zeros((3, 3)))
+
+
+def test_decode_words_on_the_host_agrees_with_the_device_path_and_ignores_grouping():
+    """``decode_words`` over stitched texts of 1 to 3,000 words: the numpy host path gives the
+    torch path's labels and (to float32 rounding) its confidences, and bit-identical results
+    whatever the CRF budget, i.e. however texts are grouped."""
+    from nercore.decoding import decode_words
+
+    g = torch.Generator().manual_seed(7)
+    lengths = np.array([1, 3000, 0, 40, 41, 700, 2, 39, 1200, 5] * 3)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    emissions = torch.randn(int(offsets[-1]), 5, generator=g) * 3
+    scores = bio_scores(5)
+    host = decode_words(emissions, offsets, scores, budget=1 << 16, host=True)
+    device = decode_words(emissions, offsets, scores, budget=1 << 16, host=False)
+    assert np.array_equal(host.label_ids, device.label_ids)
+    np.testing.assert_allclose(host.confidence, device.confidence, atol=2e-7, rtol=0)
+    np.testing.assert_allclose(host.total, device.total, atol=1e-4, rtol=0)
+    for budget in (1, 5000, 1 << 20):
+        other = decode_words(emissions, offsets, scores, budget=budget, host=True)
+        for field in ("label_ids", "confidence", "cumulative", "total"):
+            assert np.array_equal(getattr(other, field), getattr(host, field)), (budget, field)
