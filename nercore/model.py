@@ -79,6 +79,7 @@ class BertCrf(nn.Module):
 
     def __init__(self, encoder: nn.Module, settings: TaggerSettings):
         super().__init__()
+        self.full_masks = False  # see use_full_masks
         self.settings = settings
         self.label_set = LabelSet.from_labels(settings.labels)
         self.encoder = encoder
@@ -112,10 +113,50 @@ class BertCrf(nn.Module):
         Returns:
             shape (batch, words, labels).
         """
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = self.encoder(input_ids=input_ids, attention_mask=self.encoder_mask(attention_mask)).last_hidden_state
         index = word_positions.unsqueeze(2).expand(-1, -1, hidden.shape[2])  # shape: (batch, words, hidden)
         words = hidden.gather(1, index)
         return self.classifier(self.dropout(words))
+
+    def encoder_mask(self, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The mask handed to the encoder: the 2D padding mask, or with ``full_masks`` the 4D
+        boolean mask that transformers builds from it for SDPA, shape (batch, 1, seq, seq)."""
+        if not self.full_masks:
+            return attention_mask
+        rows, width = attention_mask.shape
+        return attention_mask.bool()[:, None, None, :].expand(rows, 1, width, width)
+
+    @torch.inference_mode()
+    def use_full_masks(self) -> bool:
+        """Hand the encoder a materialised mask on every call, where that gives the same bits.
+
+        Why: transformers drops the mask of a batch without any padding so that SDPA may pick its
+        flash kernel. On a GPU a window would then get other bits in an unpadded batch (flash)
+        than in a padded one (memory-efficient kernel), and the check for padding
+        (``mask.all()``) makes the host wait for the GPU at every call. With the mask always
+        given, every batch of a width runs the same kernel and nothing waits. Only for SDPA
+        attention, and only if a probe batch with padding gives bit-identical hidden states both
+        ways; otherwise the 2D mask stays. Call it after moving the model to its device and dtype.
+
+        Returns:
+            Whether full masks are now used.
+        """
+        self.full_masks = False
+        if getattr(self.encoder.config, "_attn_implementation", None) != "sdpa":
+            return False
+        device = next(self.encoder.parameters()).device
+        ids = (torch.arange(24, device=device).reshape(3, 8) * 7 + 5) % self.encoder.config.vocab_size
+        mask = torch.ones_like(ids)
+        mask[1, 5:] = 0
+        mask[2, 2:] = 0
+        expected = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        self.full_masks = True
+        try:
+            got = self.encoder(input_ids=ids, attention_mask=self.encoder_mask(mask)).last_hidden_state
+        except (ValueError, RuntimeError, TypeError, IndexError):  # an encoder that takes 2D masks only
+            got = None
+        self.full_masks = got is not None and got.shape == expected.shape and torch.equal(got, expected)
+        return self.full_masks
 
     def loss(
         self,

@@ -251,6 +251,7 @@ class Tagger:
         if not quantize:
             net.encoder.to(dtype=dtype)
             net.classifier.to(dtype=dtype)
+        net.use_full_masks()  # the same attention kernel for every batch, padded or not
         finder = None if context is False else ContextFinder(None if context is True else context)
         linker = None
         if codes is not False:

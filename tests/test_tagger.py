@@ -340,3 +340,46 @@ def test_raw_encodings_equal_the_transformers_wrapper():
     untruncated = [len(e.ids) for e in direct]
     assert [len(e.ids) for e in raw_encodings(tokenizer, texts)] == untruncated
     assert max(untruncated) > 8
+
+
+def test_the_encoder_always_gets_a_materialised_mask_with_the_same_results(tiny_model_dir, monkeypatch):
+    """transformers drops the mask of an unpadded batch (so SDPA may pick another kernel, on a
+    GPU other bits); the tagger hands it the same mask transformers builds, on every call."""
+    import torch
+
+    tagger = Tagger.load(tiny_model_dir, device="cpu", dtype=torch.float32, context=False, codes=False)
+    model = tagger.model
+    assert model.full_masks
+    seen = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("attn_mask"))
+        return sdpa(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(1000, 20000, (4, 32), generator=g)
+    positions = torch.arange(0, 32, 2).expand(4, -1)
+    unpadded = torch.ones_like(ids)
+    padded = unpadded.clone()
+    padded[3, 20:] = 0
+    full = {name: model.word_emissions(ids, mask, positions) for name, mask in (("unpadded", unpadded), ("padded", padded))}
+    assert seen and all(mask is not None for mask in seen)
+    model.full_masks = False
+    seen.clear()
+    assert torch.equal(model.word_emissions(ids, padded, positions), full["padded"])
+    model.word_emissions(ids, unpadded, positions)
+    assert seen[-1] is None  # what transformers does alone: no mask without padding
+
+
+def test_full_masks_stay_off_where_attention_is_not_sdpa(tiny_model_dir):
+    import torch
+
+    from nercore.model import BertCrf
+
+    model = BertCrf.load(tiny_model_dir)
+    model.encoder.config._attn_implementation = "eager"
+    assert not model.use_full_masks()
+    mask = torch.ones(2, 5, dtype=torch.long)
+    assert model.encoder_mask(mask) is mask
