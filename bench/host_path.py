@@ -262,6 +262,7 @@ def tag_only(args) -> int:
             ("MTSamples transcriptions", "mtsamples", 397, True)]
     trees = [("this tree", None)] + ([(f"baseline {args.baseline.name}", args.baseline.resolve())] if args.baseline else [])
     best: dict[tuple[str, str], dict] = {}
+    counts = {"synthetic": args.notes, "mtsamples": len(load_notes(397))}
     with tempfile.TemporaryDirectory() as tmp:
         flat = build_model(Path(tmp) / "no-layer", 0)
         for _ in range(args.repeats):
@@ -271,7 +272,7 @@ def tag_only(args) -> int:
                         r = in_fresh_process(measure_tag_set, flat, which, n, context)
                     else:
                         r = in_tree(tree, "bench.host_path", "measure_tag_set", flat, which, n, context)
-                    r["notes"] = n if which == "synthetic" else len(load_notes(n))
+                    r["notes"] = counts[which]
                     print(f"{label}, {tree_name}: {r['words_s']:,.0f} words/s", file=sys.stderr, flush=True)
                     key = (label, tree_name)
                     if key not in best or r["seconds"] < best[key]["seconds"]:
