@@ -19,7 +19,11 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["nercore", "nercore.*", "beam_jobs", "beam_jobs.*", "schemas", "schemas.*"]),
-    package_data={"nercore": ["default_model/*", "rules/*.tsv"]},
+    package_data={
+        "nercore": ["default_model/*"],
+        "nercore.context": ["data/*.tsv"],
+        "nercore.codes": ["data/*.tsv"],
+    },
     include_package_data=True,
     install_requires=read_requirements(),
     extras_require={
@@ -29,8 +33,8 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "nercore-train=nercore.train:main",
-            "nercore-evaluate=nercore.evaluate:main",
+            "nercore-train=nercore.cli.train:main",
+            "nercore-evaluate=nercore.cli.evaluate:main",
             "tag-notes=beam_jobs.tag_notes:main",
         ]
     },

@@ -50,9 +50,14 @@ class JobConfig:
         if self.publish not in ("auto", "swap", "versioned"):
             raise ValueError(f"expected --publish auto, swap or versioned, got {self.publish!r}")
         if not self.id_column or not self.text_column or self.id_column == self.text_column:
-            raise ValueError(f"expected two distinct --id-column and --text-column names, got {self.id_column!r} and {self.text_column!r}")
+            raise ValueError(
+                f"expected two distinct --id-column and --text-column names, got {self.id_column!r} and "
+                f"{self.text_column!r}"
+            )
         if {self.id_column, self.text_column} & set(self.passthrough):
-            raise ValueError(f"expected --passthrough columns other than the id and text columns, got {list(self.passthrough)}")
+            raise ValueError(
+                f"expected --passthrough columns other than the id and text columns, got {list(self.passthrough)}"
+            )
         if len(set(self.passthrough)) != len(self.passthrough):
             raise ValueError(f"expected distinct --passthrough columns, got {list(self.passthrough)}")
 
@@ -63,41 +68,111 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tag clinical notes (Parquet) with a BERT-CRF model and write entity tables. "
         "Options not listed here are Beam pipeline options (--runner, --direct_num_workers, ...).",
     )
-    p.add_argument("--input", action="append", required=True, metavar="GLOB", help="Parquet file or glob (local, gs://, s3://); repeat for several")
+    p.add_argument(
+        "--input",
+        action="append",
+        required=True,
+        metavar="GLOB",
+        help="Parquet file or glob (local, gs://, s3://); repeat for several",
+    )
     p.add_argument("--output", required=True, metavar="DIR", help="output folder; a re-run replaces its contents")
-    p.add_argument("--model", default=None, help="model folder (local, gs://, s3://) or hub name (default: the bundled model)")
-    p.add_argument("--id-column", default="note_id", help="input column holding the note id: string or integer, an integer being written as "
-                   "its decimal string (default: %(default)s)")
+    p.add_argument(
+        "--model", default=None, help="model folder (local, gs://, s3://) or hub name (default: the bundled model)"
+    )
+    p.add_argument(
+        "--id-column",
+        default="note_id",
+        help="input column holding the note id: string or integer, an integer being written as "
+        "its decimal string (default: %(default)s)",
+    )
     p.add_argument("--text-column", default="text", help="input column holding the note text (default: %(default)s)")
     p.add_argument("--passthrough", default="", metavar="COL,COL", help="input columns to copy onto every entity row")
-    p.add_argument("--max-note-chars", type=int, default=JobConfig.max_note_chars, help="longer notes are rejected (default: %(default)s); shorter ones are windowed, never truncated")
-    p.add_argument("--batch-tokens", type=int, default=JobConfig.batch_tokens, help="padded sub-words per encoder call (default: 2048 on CPU, 16384 on GPU); "
-                   "part of what fixes the output bit for bit, so pin it with --dtype on a mixed cluster")
-    p.add_argument("--max-batch-chars", type=int, default=JobConfig.max_batch_chars, help="characters per inference batch; batches are filled up to it (default: %(default)s)")
-    p.add_argument("--rows-per-item", type=int, default=JobConfig.rows_per_item,
-                   help="a row group with more rows is split into work items of this many rows, shared between workers (default: %(default)s)")
-    p.add_argument("--max-failed-fraction", type=float, default=JobConfig.max_failed_fraction,
-                   help="if more than this fraction of the notes read fail in inference, the run fails and the previous output "
-                   "stays in place (default: %(default)s)")
-    p.add_argument("--publish", default="auto", choices=("auto", "swap", "versioned"),
-                   help="swap: DIR is replaced by renames (local folders); versioned: DIR/runs/<run id>/ plus DIR/LATEST.json "
-                   "written last (object stores); auto: swap for local paths, else versioned (default: %(default)s)")
-    p.add_argument("--no-context", dest="context", action="store_false",
-                   help="do not compute each entity's negation, temporality, experiencer and section (the columns stay null)")
-    p.add_argument("--no-codes", dest="codes", action="store_false",
-                   help="do not rank ICD-10-CM candidate codes for Disease entities (icd10cm_code stays null, no codes table rows)")
-    p.add_argument("--codes-k", type=int, default=JobConfig.codes_k, help="ICD-10-CM candidates per Disease entity in the codes table (default: %(default)s)")
-    p.add_argument("--code-index", default=None, metavar="DIR",
-                   help="code index folder built by python -m nercore.build_code_index, readable by every worker (default: "
-                   "$NERCORE_CODE_INDEX, else each machine's cache, built on first use: about 7 minutes on a 2-core CPU)")
+    p.add_argument(
+        "--max-note-chars",
+        type=int,
+        default=JobConfig.max_note_chars,
+        help="longer notes are rejected (default: %(default)s); shorter ones are windowed, never truncated",
+    )
+    p.add_argument(
+        "--batch-tokens",
+        type=int,
+        default=JobConfig.batch_tokens,
+        help="padded sub-words per encoder call (default: 2048 on CPU, 16384 on GPU); "
+        "part of what fixes the output bit for bit, so pin it with --dtype on a mixed cluster",
+    )
+    p.add_argument(
+        "--max-batch-chars",
+        type=int,
+        default=JobConfig.max_batch_chars,
+        help="characters per inference batch; batches are filled up to it (default: %(default)s)",
+    )
+    p.add_argument(
+        "--rows-per-item",
+        type=int,
+        default=JobConfig.rows_per_item,
+        help="a row group with more rows is split into work items of this many rows, shared between workers "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-failed-fraction",
+        type=float,
+        default=JobConfig.max_failed_fraction,
+        help="if more than this fraction of the notes read fail in inference, the run fails and the previous output "
+        "stays in place (default: %(default)s)",
+    )
+    p.add_argument(
+        "--publish",
+        default="auto",
+        choices=("auto", "swap", "versioned"),
+        help="swap: DIR is replaced by renames (local folders); versioned: DIR/runs/<run id>/ plus DIR/LATEST.json "
+        "written last (object stores); auto: swap for local paths, else versioned (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no-context",
+        dest="context",
+        action="store_false",
+        help="do not compute each entity's negation, temporality, experiencer and section (the columns stay null)",
+    )
+    p.add_argument(
+        "--no-codes",
+        dest="codes",
+        action="store_false",
+        help="do not rank ICD-10-CM candidate codes for Disease entities (icd10cm_code stays null, no codes "
+        "table rows)",
+    )
+    p.add_argument(
+        "--codes-k",
+        type=int,
+        default=JobConfig.codes_k,
+        help="ICD-10-CM candidates per Disease entity in the codes table (default: %(default)s)",
+    )
+    p.add_argument(
+        "--code-index",
+        default=None,
+        metavar="DIR",
+        help="code index folder built by python -m nercore.cli.build_code_index, readable by every worker (default: "
+        "$NERCORE_CODE_INDEX, else each machine's cache, built on first use: about 7 minutes on a 2-core CPU)",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when the worker has one)")
-    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
-                   help="encoder precision; auto: bfloat16 on GPU and on CPUs with native bfloat16 (AVX512-BF16/AMX; ~2.5x faster "
-                   "than float32 at the same devel F1), else float32. Output never depends on batching, but float32 and "
-                   "bfloat16 runs can differ in a few entities (default: %(default)s)")
-    p.add_argument("--quantize", action="store_true", help="dynamic int8 quantisation of the encoder (CPU workers; costs 1-2 F1 points)")
-    p.add_argument("--large-model", action="store_true", help="one model per machine, shared across processes (Beam's large_model)")
-    p.add_argument("--model-copies", type=int, default=None, help="exact number of model copies per machine (e.g. one per GPU)")
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=("auto", "float32", "bfloat16"),
+        help="encoder precision; auto: bfloat16 on GPU and on CPUs with native bfloat16 (AVX512-BF16/AMX; ~2.5x faster "
+        "than float32 at the same devel F1), else float32. Output never depends on batching, but float32 and "
+        "bfloat16 runs can differ in a few entities (default: %(default)s)",
+    )
+    p.add_argument(
+        "--quantize",
+        action="store_true",
+        help="dynamic int8 quantisation of the encoder (CPU workers; costs 1-2 F1 points)",
+    )
+    p.add_argument(
+        "--large-model", action="store_true", help="one model per machine, shared across processes (Beam's large_model)"
+    )
+    p.add_argument(
+        "--model-copies", type=int, default=None, help="exact number of model copies per machine (e.g. one per GPU)"
+    )
     return p
 
 
@@ -106,10 +181,26 @@ def parse_args(argv: Sequence[str] | None) -> tuple[JobConfig, list[str]]:
     args, pipeline_args = build_parser().parse_known_args(argv)
     passthrough = tuple(c.strip() for c in args.passthrough.split(",") if c.strip())
     config = JobConfig(
-        inputs=tuple(args.input), output=args.output, model=args.model, passthrough=passthrough,
-        max_note_chars=args.max_note_chars, batch_tokens=args.batch_tokens, max_batch_chars=args.max_batch_chars, device=args.device, dtype=args.dtype, quantize=args.quantize,
-        large_model=args.large_model, model_copies=args.model_copies, id_column=args.id_column, text_column=args.text_column,
-        rows_per_item=args.rows_per_item, max_failed_fraction=args.max_failed_fraction, publish=args.publish,
-        context=args.context, codes=args.codes, codes_k=args.codes_k, code_index=args.code_index,
+        inputs=tuple(args.input),
+        output=args.output,
+        model=args.model,
+        passthrough=passthrough,
+        max_note_chars=args.max_note_chars,
+        batch_tokens=args.batch_tokens,
+        max_batch_chars=args.max_batch_chars,
+        device=args.device,
+        dtype=args.dtype,
+        quantize=args.quantize,
+        large_model=args.large_model,
+        model_copies=args.model_copies,
+        id_column=args.id_column,
+        text_column=args.text_column,
+        rows_per_item=args.rows_per_item,
+        max_failed_fraction=args.max_failed_fraction,
+        publish=args.publish,
+        context=args.context,
+        codes=args.codes,
+        codes_k=args.codes_k,
+        code_index=args.code_index,
     )
     return config, pipeline_args

@@ -10,7 +10,7 @@ from apache_beam.ml.inference.base import ModelHandler
 
 from beam_jobs.note_batch import NoteBatch
 from beam_jobs.notes import REASON_INFERENCE
-from nercore.tagger import Tagger, TagResult
+from nercore.tagging.tagger import Tagger, TagResult
 
 log = logging.getLogger(__name__)
 METRICS_NAMESPACE = "clinical_ner"
@@ -71,13 +71,22 @@ class TaggerModelHandler(ModelHandler[NoteBatch, tuple[NoteBatch, list], Tagger]
         # A worker whose model is not the launcher's fails here (ModelVersionError) rather than
         # writing rows of two model versions into one run.
         tagger = Tagger.load(
-            self._model, self._device, batch_tokens=self._batch_tokens, dtype=dtype, quantize=self._quantize, expected_version=self._expected_version,
-            context=self._context, codes=self._codes, codes_k=self._codes_k,
+            self._model,
+            self._device,
+            batch_tokens=self._batch_tokens,
+            dtype=dtype,
+            quantize=self._quantize,
+            expected_version=self._expected_version,
+            context=self._context,
+            codes=self._codes,
+            codes_k=self._codes_k,
         )
         log.info("loaded tagger %s (version %s) on %s", tagger.name, tagger.version, tagger.device)
         return tagger
 
-    def run_inference(self, batch: Sequence[NoteBatch], model: Tagger, inference_args: dict | None = None) -> Iterable[tuple[NoteBatch, list]]:
+    def run_inference(
+        self, batch: Sequence[NoteBatch], model: Tagger, inference_args: dict | None = None
+    ) -> Iterable[tuple[NoteBatch, list]]:
         texts = [text for notes in batch for text in notes.texts]
         try:
             results: list[TagResult | str] = list(model.tag_detailed(texts))

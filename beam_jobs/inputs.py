@@ -84,7 +84,9 @@ def split_row_group(path: str, group: int, first_row: int, num_rows: int, rows_p
     """Work items of at most ``rows_per_item`` rows covering one row group (none if it is empty)."""
     if rows_per_item < 1:
         raise ValueError(f"expected rows_per_item >= 1, got {rows_per_item}")
-    return [WorkItem(path, group, first_row, s, min(s + rows_per_item, num_rows)) for s in range(0, num_rows, rows_per_item)]
+    return [
+        WorkItem(path, group, first_row, s, min(s + rows_per_item, num_rows)) for s in range(0, num_rows, rows_per_item)
+    ]
 
 
 def plan_inputs(globs: Sequence[str], columns: Columns, rows_per_item: int = 20_000) -> InputPlan:
@@ -115,7 +117,9 @@ def plan_inputs(globs: Sequence[str], columns: Columns, rows_per_item: int = 20_
     return InputPlan(tuple(files), tuple(items), tuple(fields or ()), rows)
 
 
-def read_item(item: WorkItem, names: Sequence[str], batch_rows: int = READ_BATCH_ROWS) -> Iterator[tuple[int, pa.RecordBatch]]:
+def read_item(
+    item: WorkItem, names: Sequence[str], batch_rows: int = READ_BATCH_ROWS
+) -> Iterator[tuple[int, pa.RecordBatch]]:
     """Stream an item's rows as ``(file row of the batch's first row, record batch)``.
 
     Batches before ``item.start`` are decoded and dropped (Parquet has no row seek within a
@@ -124,7 +128,9 @@ def read_item(item: WorkItem, names: Sequence[str], batch_rows: int = READ_BATCH
     with FileSystems.open(item.path) as handle:
         parquet = pq.ParquetFile(handle, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
         position = 0
-        for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[item.group], columns=list(names), use_threads=False):
+        for batch in parquet.iter_batches(
+            batch_size=batch_rows, row_groups=[item.group], columns=list(names), use_threads=False
+        ):
             lo, hi = max(item.start - position, 0), min(item.stop - position, batch.num_rows)
             if lo < hi:
                 yield item.first_row + position + lo, batch.slice(lo, hi - lo)
@@ -144,7 +150,13 @@ def item_batches(item: WorkItem, columns: Columns) -> Iterator[NoteBatch]:
     """An item's rows as ``NoteBatch`` objects, one per record batch read (no dict per row)."""
     for first, batch in read_item(item, columns.names):
         passthrough = tuple(batch.column(2 + i) for i in range(len(columns.passthrough)))
-        yield NoteBatch(item.path, list(range(first, first + batch.num_rows)), id_strings(batch.column(0)), batch.column(1).to_pylist(), passthrough)
+        yield NoteBatch(
+            item.path,
+            list(range(first, first + batch.num_rows)),
+            id_strings(batch.column(0)),
+            batch.column(1).to_pylist(),
+            passthrough,
+        )
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,10 @@ class NoteBatch:
         """The rows at ``indices``, in that order."""
         picked = pa.array(indices, type=pa.int64())
         return NoteBatch(
-            self.source_file, [self.rows[i] for i in indices], [self.note_ids[i] for i in indices], [self.texts[i] for i in indices],
+            self.source_file,
+            [self.rows[i] for i in indices],
+            [self.note_ids[i] for i in indices],
+            [self.texts[i] for i in indices],
             tuple(c.take(picked) for c in self.passthrough),
         )
 
@@ -95,6 +98,9 @@ def batches_from_rows(rows: Iterable[dict]) -> Iterator[NoteBatch]:
 def _batch_of(rows: list[dict]) -> NoteBatch:
     values = list(zip(*(r["passthrough"] for r in rows)))
     return NoteBatch(
-        rows[0]["source_file"], [r["row"] for r in rows], [r["note_id"] for r in rows], [r["text"] for r in rows],
+        rows[0]["source_file"],
+        [r["row"] for r in rows],
+        [r["note_id"] for r in rows],
+        [r["text"] for r in rows],
         tuple(pa.array(list(v)) for v in values),
     )

@@ -88,7 +88,10 @@ def check_output_folder(output: str) -> None:
     if folder.is_dir():
         foreign = [p.name for p in folder.iterdir() if not p.name.startswith(OUR_PREFIXES)]
         if foreign:
-            raise SchemaError(f"{output}: output folder holds files this job did not write (e.g. {foreign[0]}); choose an empty or new folder")
+            raise SchemaError(
+                f"{output}: output folder holds files this job did not write (e.g. {foreign[0]}); choose an empty or "
+                "new folder"
+            )
 
 
 def write_json(path: str, payload: dict) -> None:
@@ -142,7 +145,15 @@ def _publish_versioned(layout: OutputLayout) -> None:
     latest = f"{layout.output}/{LATEST_FILE}"
     previous = read_json(latest).get("run_id") if FileSystems.exists(latest) else None
     files = [p.rsplit("/", 1)[-1] for p in list_files(layout.staging)]
-    write_json(latest, {"run_id": layout.run_id, "folder": layout.staging, "files": files, "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    write_json(
+        latest,
+        {
+            "run_id": layout.run_id,
+            "folder": layout.staging,
+            "files": files,
+            "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
     keep = {layout.run_id, previous}
     for run_id in run_folders(layout.output):
         if run_id not in keep:

@@ -51,8 +51,13 @@ class TableColumns:
 
 
 def add_entities(
-    entities_out: TableColumns, codes_out: TableColumns, notes: NoteBatch, results: Sequence, passthrough_names: Sequence[str],
-    model_name: str, pipeline_version: str,
+    entities_out: TableColumns,
+    codes_out: TableColumns,
+    notes: NoteBatch,
+    results: Sequence,
+    passthrough_names: Sequence[str],
+    model_name: str,
+    pipeline_version: str,
 ) -> int:
     """Append the entities of a NoteBatch's tagged notes (``schemas.entity_schema``) and their
     codes (``CODES_SCHEMA``); ``results`` has one ``TagResult`` a note (a str for a failed note,
@@ -73,7 +78,19 @@ def add_entities(
     if not entities:
         return 0
     n = len(entities)
-    for name in ("entity_type", "start_char", "end_char", "text", "score", "negation", "temporality", "experiencer", "section", "icd10cm_code", "icd10cm_score"):
+    for name in (
+        "entity_type",
+        "start_char",
+        "end_char",
+        "text",
+        "score",
+        "negation",
+        "temporality",
+        "experiencer",
+        "section",
+        "icd10cm_code",
+        "icd10cm_score",
+    ):
         c[name].extend([getattr(e, name) for e in entities])
     c["model_name"].extend([model_name] * n)
     c["pipeline_version"].extend([pipeline_version] * n)

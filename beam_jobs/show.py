@@ -56,8 +56,10 @@ def main(argv=None) -> int:
     print(f"\nExample entities (of {summary['entities']:,}):")
     for line in examples(args.output, args.notes, args.examples):
         print("  " + line)
-    print(f"\nEntity tables: {args.output}/entities-*.parquet\nICD-10-CM:     {args.output}/codes-*.parquet\n"
-          f"Rejects:       {args.output}/rejects-*.parquet\nSummary:       {args.output}/summary.json")
+    print(
+        f"\nEntity tables: {args.output}/entities-*.parquet\nICD-10-CM:     {args.output}/codes-*.parquet\n"
+        f"Rejects:       {args.output}/rejects-*.parquet\nSummary:       {args.output}/summary.json"
+    )
     return 0
 
 

@@ -46,8 +46,19 @@ def count_reject(row: dict) -> dict:
     return {"notes_rejected": 1, "rejects_by_reason": {row["reason"].split(":")[0]: 1}}
 
 
-def summarise(staging: str, *, run_id: str, tables: str, footer_rows: int, input_files: int, model_name: str, model_version: str, batch_tokens: int | None,
-              max_failed_fraction: float, seconds: float) -> dict:
+def summarise(
+    staging: str,
+    *,
+    run_id: str,
+    tables: str,
+    footer_rows: int,
+    input_files: int,
+    model_name: str,
+    model_version: str,
+    batch_tokens: int | None,
+    max_failed_fraction: float,
+    seconds: float,
+) -> dict:
     """The run's summary from its counts, written into staging.
 
     Raises:
@@ -94,7 +105,9 @@ def publish_problems(summary: dict, max_failed_fraction: float) -> list[str]:
         problems.append(f"lost notes: read {read}, tagged {tagged}, rejected {rejected}")
     failed = summary["rejects_by_reason"].get(REASON_INFERENCE, 0)
     if failed > max_failed_fraction * read:
-        problems.append(f"{failed} of {read} notes failed in inference (more than --max-failed-fraction {max_failed_fraction})")
+        problems.append(
+            f"{failed} of {read} notes failed in inference (more than --max-failed-fraction {max_failed_fraction})"
+        )
     return problems
 
 
@@ -114,7 +127,10 @@ def format_summary(summary: dict, output: str) -> str:
         lines.append("rejects by reason")
         lines += [f"  {r:<30}{n:>6,}" for r, n in summary["rejects_by_reason"].items()]
     precision = ", ".join(f"{p} ({n:,} notes)" for p, n in summary.get("notes_by_precision", {}).items())
-    lines += [f"windows {summary['windows']:,}, sub-words {summary['tokens']:,}, {summary['seconds']:.1f} s",
-              f"encoder precision: {precision or '-'}",
-              f"model {summary['model_name']} ({summary['model_version']})", f"output: {output}"]
+    lines += [
+        f"windows {summary['windows']:,}, sub-words {summary['tokens']:,}, {summary['seconds']:.1f} s",
+        f"encoder precision: {precision or '-'}",
+        f"model {summary['model_name']} ({summary['model_version']})",
+        f"output: {output}",
+    ]
     return "\n".join(lines)

@@ -33,10 +33,14 @@ from beam_jobs.handler import METRICS_NAMESPACE, TaggerModelHandler
 from beam_jobs.inputs import BatchReader, Columns, InputPlan, plan_inputs
 from beam_jobs.note_batch import NOTE_BATCH_CHARS, NoteBatch
 from beam_jobs.notes import batch_faults, duplicate_verdicts, reject, row_keys
-from beam_jobs.outputs import COUNTS_FILE, OutputLayout, check_output_folder, discard, publish, write_json
+from beam_jobs.outputs import COUNTS_FILE, OutputLayout, check_output_folder, delete_tree, discard, publish, write_json
+from beam_jobs.progress import ProgressMonitor, WorkerProgress, progress_folder
 from beam_jobs.rows import TableColumns, add_entities
 from beam_jobs.summary import MergeCounts, RunFailed, count_reject, format_summary, summarise
 from beam_jobs.writer import WriteTable, commit
+from nercore.codes.index import check_index, default_index
+from nercore.sources import folder_version, resolve_model_folder
+from nercore.tagging.model import read_settings
 from schemas import CODES_SCHEMA, REJECT_SCHEMA, SchemaError, entity_schema
 
 log = logging.getLogger("beam_jobs.tag_notes")
@@ -55,9 +59,6 @@ def inspect_model(model: str | None) -> ModelInfo:
 
     Its content hash is the version every worker must load (``ModelVersionError`` otherwise).
     """
-    from nercore.model import read_settings
-    from nercore.sources import folder_version, resolve_model_folder
-
     folder = resolve_model_folder(model)
     settings = read_settings(folder)
     return ModelInfo(settings.model_name(folder), folder_version(folder))
@@ -72,7 +73,9 @@ class ReadAndCheck(beam.DoFn):
     (a runner may fuse this step with its siblings, and then it would).
     """
 
-    def __init__(self, read_batches: Callable[[object], Iterable[NoteBatch]], max_chars: int, batch_chars: int = NOTE_BATCH_CHARS):
+    def __init__(
+        self, read_batches: Callable[[object], Iterable[NoteBatch]], max_chars: int, batch_chars: int = NOTE_BATCH_CHARS
+    ):
         self._read_batches = read_batches
         self._max_chars = max_chars
         self._batch_chars = batch_chars
@@ -115,14 +118,24 @@ class ToEntityBatches(beam.DoFn):
 
     BATCH_ROWS = 8192
 
-    def __init__(self, passthrough: Sequence[str], model_name: str, pipeline_version: str, entity_schema: pa.Schema):
+    def __init__(
+        self,
+        passthrough: Sequence[str],
+        model_name: str,
+        pipeline_version: str,
+        entity_schema: pa.Schema,
+        progress: str | None = None,
+    ):
         self._passthrough = tuple(passthrough)
         self._model_name = model_name
         self._pipeline_version = pipeline_version
         self._entity_schema = entity_schema
+        self._progress_folder = progress  # where this worker reports its count (beam_jobs.progress)
 
     def setup(self) -> None:
-        self._metrics = {name: Metrics.counter(METRICS_NAMESPACE, name) for name in ("notes_tagged", "entities", "windows", "tokens")}
+        names = ("notes_tagged", "entities", "windows", "tokens")
+        self._metrics = {name: Metrics.counter(METRICS_NAMESPACE, name) for name in names}
+        self._progress = WorkerProgress.for_folder(self._progress_folder) if self._progress_folder else None
 
     def start_bundle(self) -> None:
         self._entities = TableColumns(self._entity_schema, self._passthrough)
@@ -136,21 +149,32 @@ class ToEntityBatches(beam.DoFn):
         for i, result in enumerate(results):
             if isinstance(result, str):
                 yield TaggedOutput("reject", reject(notes.note_ids[i], result, notes.source_file))
-        coded = add_entities(self._entities, self._codes, notes, results, self._passthrough, self._model_name, self._pipeline_version)
+        coded = add_entities(
+            self._entities, self._codes, notes, results, self._passthrough, self._model_name, self._pipeline_version
+        )
         for result in tagged:
             self._by["entities_by_type"].update(e.entity_type for e in result.entities)
             self._by["entities_by_negation"].update(e.negation or "not_computed" for e in result.entities)
             self._by["notes_by_precision"][result.precision or "unknown"] += 1
-        self._counts.update({
-            "notes_tagged": len(tagged), "entities": sum(len(r.entities) for r in tagged), "entities_with_code": coded,
-            "windows": sum(r.windows for r in tagged), "tokens": sum(r.tokens for r in tagged),
-        })
+        self._counts.update(
+            {
+                "notes_tagged": len(tagged),
+                "entities": sum(len(r.entities) for r in tagged),
+                "entities_with_code": coded,
+                "windows": sum(r.windows for r in tagged),
+                "tokens": sum(r.tokens for r in tagged),
+            }
+        )
+        if self._progress is not None:
+            self._progress.add(len(notes))
         if len(self._entities) >= self.BATCH_ROWS:
             yield self._entities.take()
         if len(self._codes) >= self.BATCH_ROWS:
             yield TaggedOutput("codes", self._codes.take())
 
     def finish_bundle(self):
+        if self._progress is not None:
+            self._progress.add(0, force=True)
         window, timestamp = [GlobalWindow()], GlobalWindow().max_timestamp()
         if len(self._entities):
             yield WindowedValue(self._entities.take(), timestamp, window)
@@ -161,13 +185,16 @@ class ToEntityBatches(beam.DoFn):
                 metric.inc(self._counts[name])
             for entity_type, n in self._by["entities_by_type"].items():
                 Metrics.counter(METRICS_NAMESPACE, f"entities_{entity_type}").inc(n)
-            record = {k: self._counts[k] for k in ("notes_tagged", "entities", "entities_with_code", "windows", "tokens")}
+            record = {
+                k: self._counts[k] for k in ("notes_tagged", "entities", "entities_with_code", "windows", "tokens")
+            }
             record.update({k: dict(v) for k, v in self._by.items()})
             yield TaggedOutput("counts", WindowedValue(record, timestamp, window))
 
 
 class TagNotes(beam.PTransform):
-    """Work items → {"entities": entity record batches, "codes": code record batches, "rejects": reject rows, "counts": count records}.
+    """Work items → {"entities": entity record batches, "codes": code record batches, "rejects": reject
+    rows, "counts": count records}.
 
     The routing logic of the job, free of file formats: ``read_batches`` turns a work item into
     NoteBatches (``inputs.item_batches``; tests build them from rows with
@@ -176,9 +203,18 @@ class TagNotes(beam.PTransform):
     beyond the batch being tagged.
     """
 
-    def __init__(self, handler, max_note_chars: int, passthrough: Sequence[str], model_name: str, read_batches: Callable[[object], Iterable[NoteBatch]],
-                 entity_schema: pa.Schema | None = None):
+    def __init__(
+        self,
+        handler,
+        max_note_chars: int,
+        passthrough: Sequence[str],
+        model_name: str,
+        read_batches: Callable[[object], Iterable[NoteBatch]],
+        entity_schema: pa.Schema | None = None,
+        progress: str | None = None,
+    ):
         super().__init__()
+        self._progress = progress
         self._entity_schema = entity_schema if entity_schema is not None else default_entity_schema(passthrough)
         self._handler = handler
         self._max_note_chars = max_note_chars
@@ -194,13 +230,18 @@ class TagNotes(beam.PTransform):
             | "GroupById" >> beam.GroupByKey()
             | "Verdicts" >> beam.FlatMap(lambda keyed: duplicate_verdicts(*keyed))
         )
-        checked = items | "ReadAndCheck" >> beam.ParDo(ReadAndCheck(read_batches, max_chars), beam.pvalue.AsDict(verdicts)).with_outputs(
-            "reject", "counts", main="note"
-        )
+        checked = items | "ReadAndCheck" >> beam.ParDo(
+            ReadAndCheck(read_batches, max_chars), beam.pvalue.AsDict(verdicts)
+        ).with_outputs("reject", "counts", main="note")
         tagged = (
             checked.note
             | "Tag" >> RunInference(self._handler)
-            | "ToRows" >> beam.ParDo(ToEntityBatches(self._passthrough, self._model_name, beam_jobs.__version__, self._entity_schema)).with_outputs("reject", "counts", "codes", main="entity")
+            | "ToRows"
+            >> beam.ParDo(
+                ToEntityBatches(
+                    self._passthrough, self._model_name, beam_jobs.__version__, self._entity_schema, self._progress
+                )
+            ).with_outputs("reject", "counts", "codes", main="entity")
         )
         duplicates = verdicts | "DuplicateRejects" >> beam.Map(lambda verdict: verdict[1])
         rejects = (checked.reject, duplicates, tagged.reject) | "AllRejects" >> beam.Flatten()
@@ -215,10 +256,18 @@ class TagNotes(beam.PTransform):
 
 def make_handler(config: JobConfig, model: ModelInfo) -> TaggerModelHandler:
     return TaggerModelHandler(
-        config.model, device=config.device, dtype=config.dtype, batch_tokens=config.batch_tokens, quantize=config.quantize,
-        max_batch_chars=config.max_batch_chars, large_model=config.large_model, model_copies=config.model_copies,
-        expected_version=model.version, context=config.context,
-        codes=(config.code_index or True) if config.codes else False, codes_k=config.codes_k,
+        config.model,
+        device=config.device,
+        dtype=config.dtype,
+        batch_tokens=config.batch_tokens,
+        quantize=config.quantize,
+        max_batch_chars=config.max_batch_chars,
+        large_model=config.large_model,
+        model_copies=config.model_copies,
+        expected_version=model.version,
+        context=config.context,
+        codes=(config.code_index or True) if config.codes else False,
+        codes_k=config.codes_k,
     )
 
 
@@ -226,8 +275,6 @@ def prepare_code_index(code_index: str | None) -> None:
     """Check ``--code-index`` before any worker starts; without it (and without
     ``$NERCORE_CODE_INDEX``), build this machine's cached index now (once per version), so that
     local workers share it instead of each building one."""
-    from nercore.code_index import check_index, default_index
-
     if code_index is None:
         default_index()
     else:
@@ -240,8 +287,20 @@ def build(p: beam.Pipeline, config: JobConfig, plan: InputPlan, model: ModelInfo
     reader = BatchReader(Columns(config.id_column, config.text_column, tuple(names)))
     items = p | "WorkItems" >> beam.Create(list(plan.items)) | "Spread" >> beam.Reshuffle()
     schemas = {"entities": entity_schema(plan.passthrough), "codes": CODES_SCHEMA, "rejects": REJECT_SCHEMA}
-    out = items | "TagNotes" >> TagNotes(handler or make_handler(config, model), config.max_note_chars, names, model.name, reader, schemas["entities"])
-    written = [out[name] | f"Write{name.title()}" >> WriteTable(staging, name, schema, WRITE_BUFFER_BYTES) for name, schema in schemas.items()]
+    tag = TagNotes(
+        handler or make_handler(config, model),
+        config.max_note_chars,
+        names,
+        model.name,
+        reader,
+        schemas["entities"],
+        progress_folder(staging),
+    )
+    out = items | "TagNotes" >> tag
+    written = [
+        out[name] | f"Write{name.title()}" >> WriteTable(staging, name, schema, WRITE_BUFFER_BYTES)
+        for name, schema in schemas.items()
+    ]
     (
         written
         | "AllWritten" >> beam.Flatten()
@@ -273,15 +332,27 @@ def run(argv: Sequence[str] | None = None, test_pipeline: beam.Pipeline | None =
     return run_config(config, pipeline_args, test_pipeline, handler)
 
 
-def run_config(config: JobConfig, pipeline_args: Sequence[str], test_pipeline: beam.Pipeline | None = None, handler=None) -> dict:
+def run_config(
+    config: JobConfig, pipeline_args: Sequence[str], test_pipeline: beam.Pipeline | None = None, handler=None
+) -> dict:
     """``run`` with the job's options already parsed (``pipeline_args`` go to Beam)."""
-    plan = plan_inputs(config.inputs, Columns(config.id_column, config.text_column, config.passthrough), config.rows_per_item)
+    plan = plan_inputs(
+        config.inputs, Columns(config.id_column, config.text_column, config.passthrough), config.rows_per_item
+    )
     model = inspect_model(config.model)
     if config.codes and handler is None:
         prepare_code_index(config.code_index)
     check_output_folder(config.output)
     layout = OutputLayout.create(config.output, config.publish)
-    log.info("run %s: %d files, %d rows, %d work items, model %s (%s)", layout.run_id, len(plan.files), plan.rows, len(plan.items), model.name, model.version)
+    log.info(
+        "run %s: %d files, %d rows, %d work items, model %s (%s)",
+        layout.run_id,
+        len(plan.files),
+        plan.rows,
+        len(plan.items),
+        model.name,
+        model.version,
+    )
     started = time.time()
     if test_pipeline is not None:
         p = test_pipeline
@@ -291,10 +362,20 @@ def run_config(config: JobConfig, pipeline_args: Sequence[str], test_pipeline: b
     build(p, config, plan, model, layout.staging, handler)
     published = False
     try:
-        p.run().wait_until_finish()
+        with ProgressMonitor(progress_folder(layout.staging), plan.rows):
+            p.run().wait_until_finish()
+        delete_tree(progress_folder(layout.staging))
         summary = summarise(
-            layout.staging, run_id=layout.run_id, tables=layout.tables, footer_rows=plan.rows, input_files=len(plan.files), model_name=model.name, model_version=model.version,
-            batch_tokens=config.batch_tokens, max_failed_fraction=config.max_failed_fraction, seconds=time.time() - started,
+            layout.staging,
+            run_id=layout.run_id,
+            tables=layout.tables,
+            footer_rows=plan.rows,
+            input_files=len(plan.files),
+            model_name=model.name,
+            model_version=model.version,
+            batch_tokens=config.batch_tokens,
+            max_failed_fraction=config.max_failed_fraction,
+            seconds=time.time() - started,
         )
         publish(layout)
         published = True
@@ -305,7 +386,8 @@ def run_config(config: JobConfig, pipeline_args: Sequence[str], test_pipeline: b
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # force: a library that logged before this point may have installed Python's default handler.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     for noisy in ("apache_beam", "transformers", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

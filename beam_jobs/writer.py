@@ -80,7 +80,8 @@ class _WriteBundles(beam.DoFn):
 
 
 class WriteTable(beam.PTransform):
-    """Rows (dicts of ``schema``, or record batches of it) → Parquet files ``<folder>/_tmp/<prefix>-*.parquet``; outputs their paths."""
+    """Rows (dicts of ``schema``, or record batches of it) → Parquet files
+    ``<folder>/_tmp/<prefix>-*.parquet``; outputs their paths."""
 
     def __init__(self, folder: str, prefix: str, schema: pa.Schema, buffer_bytes: int = 16 << 20):
         super().__init__()

@@ -1,4 +1,4 @@
-"""medspaCy's ConText and negspacy on a ConText-format TSV, scored like ``nercore.context_eval``.
+"""medspaCy's ConText and negspacy on a ConText-format TSV, scored like ``nercore.evaluation.context``.
 
 Neither library is a dependency of this project (medspaCy pins spaCy 3.7 and numpy 1.26), so
 run this with a separate environment that has them and this repository on the path::
@@ -6,8 +6,8 @@ run this with a separate environment that has them and this repository on the pa
     python -m venv /tmp/medspacy && /tmp/medspacy/bin/pip install medspacy==1.3.1 negspacy
     PYTHONPATH=. /tmp/medspacy/bin/python -m bench.context_baselines --data ../shared/data/context/context_dev.tsv
 
-Each concept is located in its sentence exactly as ``nercore.context_eval`` does, given to the
-library as the sentence's only entity, and scored by ``nercore.context_eval.score``.
+Each concept is located in its sentence exactly as ``nercore.evaluation.context`` does, given to the
+library as the sentence's only entity, and scored by ``nercore.evaluation.context.score``.
 medspaCy: its default sentence splitter (PyRuSH) and default ConText rules; negated =
 ``is_negated``, historical/hypothetical = ``is_historical``/``is_hypothetical``, other =
 ``is_family``. negspacy: a blank English pipeline, spaCy's sentencizer, default termset.
@@ -21,8 +21,8 @@ import json
 import sys
 from pathlib import Path
 
-from nercore.context import Context
-from nercore.context_eval import format_report, locate, read_rows, score
+from nercore.context.engine import Context
+from nercore.evaluation.context import format_report, locate, read_rows, score
 
 
 def predict(rows, make_doc, run, read):
@@ -68,7 +68,12 @@ def negspacy_predict(rows):
     nlp = spacy.blank("en")
     sentencizer = nlp.add_pipe("sentencizer")
     negex = nlp.add_pipe("negex", config={"ent_types": ["CONCEPT"]})
-    return predict(rows, nlp.make_doc, lambda doc: negex(sentencizer(doc)), lambda e: Context("negated" if e._.negex else "affirmed"))
+    return predict(
+        rows,
+        nlp.make_doc,
+        lambda doc: negex(sentencizer(doc)),
+        lambda e: Context("negated" if e._.negex else "affirmed"),
+    )
 
 
 def main(argv=None) -> int:

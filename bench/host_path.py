@@ -49,12 +49,17 @@ def build_model(folder: Path, layers: int) -> str:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from nercore.model import BertCrf, TaggerSettings
     from nercore.sources import DEFAULT_MODEL_DIR
+    from nercore.tagging.model import BertCrf, TaggerSettings
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=64)
-    model = BertCrf(BertModel(config, add_pooling_layer=False), TaggerSettings(labels=["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"], base_model="random"))
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=64
+    )
+    model = BertCrf(
+        BertModel(config, add_pooling_layer=False),
+        TaggerSettings(labels=["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"], base_model="random"),
+    )
     with torch.no_grad():
         model.classifier.bias[[1, 3]] += ENTITY_BIAS
     model.save(folder, AutoTokenizer.from_pretrained(DEFAULT_MODEL_DIR))
@@ -73,7 +78,13 @@ def measure_tag(model: str, texts: list[str], context: bool) -> dict:
     seconds = time.perf_counter() - started
     words = sum(len(t.split()) for t in texts)
     entities = sum(len(r.entities) for r in results)
-    return {"seconds": seconds, "words": words, "words_s": words / seconds, "entities_per_word": entities / words, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "seconds": seconds,
+        "words": words,
+        "words_s": words / seconds,
+        "entities_per_word": entities / words,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def measure_context(model: str, texts: list[str]) -> dict:
@@ -84,8 +95,8 @@ def measure_context(model: str, texts: list[str]) -> dict:
     import torch
 
     from nercore import Tagger
-    from nercore.context import ContextFinder
-    from tests.reference_context import OldContextFinder
+    from nercore.context.engine import ContextFinder
+    from tests.context.reference_context import OldContextFinder
 
     entities = Tagger.load(model, "cpu", dtype=torch.float32, context=False).tag(texts)
     spans = [[(e.start_char, e.end_char) for e in found] for found in entities]
@@ -99,9 +110,11 @@ def measure_context(model: str, texts: list[str]) -> dict:
             chosen = (text_ids >= lo) & (text_ids < lo + 4096)
             new.find_batch(texts[lo : lo + 4096], text_ids[chosen] - lo, starts[chosen], ends[chosen])
 
-    runs = {"per-text engine (before)": lambda: [old.find(t, s) for t, s in zip(texts, spans) if s],
-            "new engine, one text at a time": lambda: [new.find(t, s) for t, s in zip(texts, spans)],
-            "new engine, 4,096 texts at a time": batched}
+    runs = {
+        "per-text engine (before)": lambda: [old.find(t, s) for t, s in zip(texts, spans) if s],
+        "new engine, one text at a time": lambda: [new.find(t, s) for t, s in zip(texts, spans)],
+        "new engine, 4,096 texts at a time": batched,
+    }
     words = sum(len(t.split()) for t in texts)
     out = {}
     for name, run in runs.items():
@@ -110,7 +123,13 @@ def measure_context(model: str, texts: list[str]) -> dict:
             started = time.perf_counter()
             run()
             best = min(best, time.perf_counter() - started)
-        out[name] = {"seconds": best, "words": words, "words_s": words / best, "entities_per_word": len(starts) / words, "peak_rss_mb": peak_rss_mb()}
+        out[name] = {
+            "seconds": best,
+            "words": words,
+            "words_s": words / best,
+            "entities_per_word": len(starts) / words,
+            "peak_rss_mb": peak_rss_mb(),
+        }
     return out
 
 
@@ -123,7 +142,7 @@ def measure_tag_context_ab(model: str, texts: list[str], repeats: int = 3) -> di
     import torch
 
     from nercore import Tagger
-    from tests.reference_context import OldContextFinder
+    from tests.context.reference_context import OldContextFinder
 
     plain = Tagger.load(model, "cpu", dtype=torch.float32, context=False)
     batch = Tagger.load(model, "cpu", dtype=torch.float32)
@@ -132,9 +151,16 @@ def measure_tag_context_ab(model: str, texts: list[str], repeats: int = 3) -> di
     def per_text():
         for text, found in zip(texts, plain.tag(texts)):
             contexts = old.find(text, [(e.start_char, e.end_char) for e in found])
-            [replace(e, negation=c.negation, temporality=c.temporality, experiencer=c.experiencer, section=c.section) for e, c in zip(found, contexts)]
+            [
+                replace(e, negation=c.negation, temporality=c.temporality, experiencer=c.experiencer, section=c.section)
+                for e, c in zip(found, contexts)
+            ]
 
-    runs = {"context off": lambda: plain.tag(texts), "context by the per-text engine (before)": per_text, "context by the batch engine (now)": lambda: batch.tag(texts)}
+    runs = {
+        "context off": lambda: plain.tag(texts),
+        "context by the per-text engine (before)": per_text,
+        "context by the batch engine (now)": lambda: batch.tag(texts),
+    }
     plain.tag(texts[:2000])  # warm-up
     batch.tag(texts[:2000])
     best = dict.fromkeys(runs, float("inf"))
@@ -145,7 +171,16 @@ def measure_tag_context_ab(model: str, texts: list[str], repeats: int = 3) -> di
             best[name] = min(best[name], time.perf_counter() - started)
     words = sum(len(t.split()) for t in texts)
     entities = sum(len(e) for e in plain.tag(texts[:5000])) / sum(len(t.split()) for t in texts[:5000])
-    return {name: {"seconds": s, "words": words, "words_s": words / s, "entities_per_word": entities, "peak_rss_mb": peak_rss_mb()} for name, s in best.items()}
+    return {
+        name: {
+            "seconds": s,
+            "words": words,
+            "words_s": words / s,
+            "entities_per_word": entities,
+            "peak_rss_mb": peak_rss_mb(),
+        }
+        for name, s in best.items()
+    }
 
 
 def measure_job(model: str, texts: list[str], runner_args: list[str]) -> dict:
@@ -157,12 +192,29 @@ def measure_job(model: str, texts: list[str], runner_args: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "notes.parquet"
         pq.write_table(pa.table({"note_id": [f"n{i}" for i in range(len(texts))], "text": texts}), path)
-        args = ["--input", str(path), "--output", str(Path(tmp) / "out"), "--model", model, "--dtype", "float32", "--no-codes", *runner_args]
+        args = [
+            "--input",
+            str(path),
+            "--output",
+            str(Path(tmp) / "out"),
+            "--model",
+            model,
+            "--dtype",
+            "float32",
+            "--no-codes",
+            *runner_args,
+        ]
         started = time.perf_counter()
         summary = run(args)
         seconds = time.perf_counter() - started
     words = sum(len(t.split()) for t in texts)
-    return {"seconds": seconds, "words": words, "words_s": words / seconds, "entities_per_word": summary["entities"] / words, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "seconds": seconds,
+        "words": words,
+        "words_s": words / seconds,
+        "entities_per_word": summary["entities"] / words,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def measure_tag_set(model: str, which: str, n: int, context: bool) -> dict:
@@ -177,9 +229,15 @@ def measure_job_synthetic(model: str, n: int, runner_args: list[str]) -> dict:
 
 
 def table(rows: list[tuple[str, int, dict]]) -> str:
-    lines = ["| measurement | notes | words/s | seconds | entities per word | peak RSS MB |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| measurement | notes | words/s | seconds | entities per word | peak RSS MB |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for name, notes, r in rows:
-        lines.append(f"| {name} | {notes:,} | {r['words_s']:,.0f} | {r['seconds']:.2f} | {r['entities_per_word']:.3f} | {r['peak_rss_mb']:,.0f} |")
+        lines.append(
+            f"| {name} | {notes:,} | {r['words_s']:,.0f} | {r['seconds']:.2f} | {r['entities_per_word']:.3f} | "
+            f"{r['peak_rss_mb']:,.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -190,10 +248,16 @@ def main(argv=None) -> int:
     p.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--context-only", action="store_true", help="only the context measurements of (a)")
-    p.add_argument("--job-only", action="store_true", help="only (b) with the FnApiRunner, interleaved with --baseline's job")
+    p.add_argument(
+        "--job-only", action="store_true", help="only (b) with the FnApiRunner, interleaved with --baseline's job"
+    )
     p.add_argument("--tag-only", action="store_true", help="only (a)'s Tagger.tag runs, interleaved with --baseline's")
-    p.add_argument("--baseline", type=Path, help="with --job-only or --tag-only: another checkout measured beside this one")
-    p.add_argument("--repeats", type=int, default=2, help="with --job-only or --tag-only: rounds of the interleaved measurements")
+    p.add_argument(
+        "--baseline", type=Path, help="with --job-only or --tag-only: another checkout measured beside this one"
+    )
+    p.add_argument(
+        "--repeats", type=int, default=2, help="with --job-only or --tag-only: rounds of the interleaved measurements"
+    )
     args = p.parse_args(argv)
     if args.context_only:
         return context_only(args)
@@ -222,13 +286,26 @@ def main(argv=None) -> int:
         rows.append(("(b) Tagger.tag, 2-layer model", len(many), tag))
         job = in_fresh_process(measure_job, two, many, ["--runner", "FnApiRunner"])
         rows.append(("(b) Beam job, FnApiRunner (start-up included)", len(many), job))
-        multi = in_fresh_process(measure_job, two, many, ["--runner", "DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+        multi = in_fresh_process(
+            measure_job,
+            two,
+            many,
+            ["--runner", "DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+        )
         rows.append(("(b) Beam job, direct runner multi_processing x2 (start-up included)", len(many), multi))
     notes.append(f"Machine: {machine()}; float32; GPU: unmeasured in this run.")
-    notes.append(f"(a) host path: {a['words_s']:,.0f} words/s (target >= 300,000); with context off {a_off['words_s']:,.0f}.")
-    notes.append("Context alone: the words/s of the context engine over the entities the no-layer model finds, one process per note set.")
-    notes.append(f"(b) job / Tagger.tag (FnApiRunner, wall incl. start-up): {100 * job['words_s'] / tag['words_s']:.0f}% (target >= 80%); "
-                 f"multi_processing x2: {100 * multi['words_s'] / tag['words_s']:.0f}%.")
+    notes.append(
+        f"(a) host path: {a['words_s']:,.0f} words/s (target >= 300,000); with context off {a_off['words_s']:,.0f}."
+    )
+    notes.append(
+        "Context alone: the words/s of the context engine over the entities the no-layer model finds, one process "
+        "per note set."
+    )
+    notes.append(
+        f"(b) job / Tagger.tag (FnApiRunner, wall incl. start-up): {100 * job['words_s'] / tag['words_s']:.0f}% "
+        "(target >= 80%); "
+        f"multi_processing x2: {100 * multi['words_s'] / tag['words_s']:.0f}%."
+    )
     report = "\n".join([heading("host path (bench.host_path)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
     publish(report, args.output, not args.no_write)
     return 0
@@ -247,10 +324,20 @@ def context_only(args) -> int:
             for name, r in in_fresh_process(measure_context, flat, texts).items():
                 rows.append((f"context alone, {label}: {name}", len(texts), r))
     notes = [
-        f"Machine: {machine()}; float32. Each note set in one process per table block; the three Tagger.tag runs interleaved, best of 3.",
+        f"Machine: {machine()}; float32. Each note set in one process per table block; the three Tagger.tag runs "
+        "interleaved, best of 3.",
         "Context alone: the context engine's words/s over the entities the no-layer model finds (best of 3).",
     ]
-    report = "\n".join([heading("clinical context on the host path (bench.host_path --context-only)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
+    report = "\n".join(
+        [
+            heading("clinical context on the host path (bench.host_path --context-only)"),
+            "",
+            *[f"- {n}" for n in notes],
+            "",
+            table(rows),
+            "",
+        ]
+    )
     publish(report, args.output, not args.no_write)
     return 0
 
@@ -258,9 +345,14 @@ def context_only(args) -> int:
 def tag_only(args) -> int:
     """(a)'s ``Tagger.tag`` runs (synthetic notes with context on and off, transcriptions) for this
     tree and, if given, the baseline checkout, interleaved in fresh processes; best of ``repeats``."""
-    sets = [("synthetic 30-word notes", "synthetic", args.notes, True), ("synthetic 30-word notes, context off", "synthetic", args.notes, False),
-            ("MTSamples transcriptions", "mtsamples", 397, True)]
-    trees = [("this tree", None)] + ([(f"baseline {args.baseline.name}", args.baseline.resolve())] if args.baseline else [])
+    sets = [
+        ("synthetic 30-word notes", "synthetic", args.notes, True),
+        ("synthetic 30-word notes, context off", "synthetic", args.notes, False),
+        ("MTSamples transcriptions", "mtsamples", 397, True),
+    ]
+    trees = [("this tree", None)] + (
+        [(f"baseline {args.baseline.name}", args.baseline.resolve())] if args.baseline else []
+    )
     best: dict[tuple[str, str], dict] = {}
     counts = {"synthetic": args.notes, "mtsamples": len(load_notes(397))}
     with tempfile.TemporaryDirectory() as tmp:
@@ -277,13 +369,25 @@ def tag_only(args) -> int:
                     key = (label, tree_name)
                     if key not in best or r["seconds"] < best[key]["seconds"]:
                         best[key] = r
-    notes = [f"Machine: {machine()}; float32; no-layer random model; {args.repeats} interleaved rounds, best of each; GPU: unmeasured in this run."]
+    notes = [
+        f"Machine: {machine()}; float32; no-layer random model; {args.repeats} interleaved rounds, best of each; "
+        "GPU: unmeasured in this run."
+    ]
     if args.baseline:
         for label, *_ in sets:
             new, old = best[(label, "this tree")], best[(label, trees[1][0])]
             notes.append(f"{label}: this tree / {trees[1][0]}: {new['words_s'] / old['words_s']:.2f}x.")
     rows = [(f"(a) Tagger.tag, {label}, {tree_name}", r["notes"], r) for (label, tree_name), r in best.items()]
-    report = "\n".join([heading("host path, Tagger.tag against a baseline (bench.host_path --tag-only)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
+    report = "\n".join(
+        [
+            heading("host path, Tagger.tag against a baseline (bench.host_path --tag-only)"),
+            "",
+            *[f"- {n}" for n in notes],
+            "",
+            table(rows),
+            "",
+        ]
+    )
     publish(report, args.output, not args.no_write)
     return 0
 
@@ -297,10 +401,14 @@ def job_only(args) -> int:
         two = build_model(Path(tmp) / "two-layer", 2)
         many = synthetic_notes(args.job_notes)
         for _ in range(args.repeats):
-            runs = {"Tagger.tag, 2-layer model": lambda: in_fresh_process(measure_tag, two, many, True),
-                    "Beam job, FnApiRunner (start-up included)": lambda: in_fresh_process(measure_job, two, many, runner)}
+            runs = {
+                "Tagger.tag, 2-layer model": lambda: in_fresh_process(measure_tag, two, many, True),
+                "Beam job, FnApiRunner (start-up included)": lambda: in_fresh_process(measure_job, two, many, runner),
+            }
             if baseline:
-                runs[f"Beam job, FnApiRunner (start-up included), {baseline}"] = lambda: in_tree(args.baseline.resolve(), "bench.host_path", "measure_job_synthetic", two, len(many), runner)
+                runs[f"Beam job, FnApiRunner (start-up included), {baseline}"] = lambda: in_tree(
+                    args.baseline.resolve(), "bench.host_path", "measure_job_synthetic", two, len(many), runner
+                )
             for name, measure in runs.items():
                 r = measure()
                 print(f"{name}: {r['words_s']:,.0f} words/s", file=sys.stderr, flush=True)
@@ -308,13 +416,28 @@ def job_only(args) -> int:
                     best[name] = r
     names = list(best)
     tag, job = best[names[0]], best[names[1]]
-    notes = [f"Machine: {machine()}; float32; {args.repeats} interleaved rounds, best of each; GPU: unmeasured in this run.",
-             f"job / Tagger.tag (FnApiRunner, wall incl. start-up): {100 * job['words_s'] / tag['words_s']:.0f}% (target >= 80%)."]
+    notes = [
+        f"Machine: {machine()}; float32; {args.repeats} interleaved rounds, best of each; GPU: unmeasured in this run.",
+        f"job / Tagger.tag (FnApiRunner, wall incl. start-up): {100 * job['words_s'] / tag['words_s']:.0f}% (target "
+        ">= 80%).",
+    ]
     if baseline:
         old = best[names[2]]
-        notes.append(f"{baseline} / Tagger.tag: {100 * old['words_s'] / tag['words_s']:.0f}%; this job / baseline job: {job['words_s'] / old['words_s']:.2f}x.")
+        notes.append(
+            f"{baseline} / Tagger.tag: {100 * old['words_s'] / tag['words_s']:.0f}%; this job / baseline job: "
+            f"{job['words_s'] / old['words_s']:.2f}x."
+        )
     rows = [(f"(b) {name}", len(many), r) for name, r in best.items()]
-    report = "\n".join([heading("the job over Tagger.tag (bench.host_path --job-only)"), "", *[f"- {n}" for n in notes], "", table(rows), ""])
+    report = "\n".join(
+        [
+            heading("the job over Tagger.tag (bench.host_path --job-only)"),
+            "",
+            *[f"- {n}" for n in notes],
+            "",
+            table(rows),
+            "",
+        ]
+    )
     publish(report, args.output, not args.no_write)
     return 0
 

@@ -39,8 +39,25 @@ def measure(n: int, model: str) -> dict:
     texts = synthetic_notes(n)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "notes.parquet"
-        pq.write_table(pa.table({"note_id": [f"n{i}" for i in range(n)], "text": texts, "patient_id": [f"P{i % 97}" for i in range(n)]}), path)
-        args = ["--input", str(path), "--output", str(Path(tmp) / "out"), "--model", model, "--no-codes", "--passthrough", "patient_id", "--runner", "FnApiRunner"]
+        pq.write_table(
+            pa.table(
+                {"note_id": [f"n{i}" for i in range(n)], "text": texts, "patient_id": [f"P{i % 97}" for i in range(n)]}
+            ),
+            path,
+        )
+        args = [
+            "--input",
+            str(path),
+            "--output",
+            str(Path(tmp) / "out"),
+            "--model",
+            model,
+            "--no-codes",
+            "--passthrough",
+            "patient_id",
+            "--runner",
+            "FnApiRunner",
+        ]
         started = time.perf_counter()
         summary = run(args, handler=StandIn(None))
         seconds = time.perf_counter() - started
@@ -71,13 +88,21 @@ def main(argv=None) -> int:
                     best[name] = r
     lines = ["| job | notes | seconds | notes/s | µs per note | entities |", "| --- | --- | --- | --- | --- | --- |"]
     for name, r in best.items():
-        lines.append(f"| {name} | {r['notes']:,} | {r['seconds']:.2f} | {r['notes'] / r['seconds']:,.0f} | {1e6 * r['seconds'] / r['notes']:.0f} | {r['entities']:,} |")
-    notes = [f"Machine: {machine()}; stand-in tagger (one entity per 14 words), FnApiRunner, codes off, one string passthrough column; "
-             f"{args.repeats} alternating rounds, best of each."]
+        lines.append(
+            f"| {name} | {r['notes']:,} | {r['seconds']:.2f} | {r['notes'] / r['seconds']:,.0f} | "
+            f"{1e6 * r['seconds'] / r['notes']:.0f} | {r['entities']:,} |"
+        )
+    notes = [
+        f"Machine: {machine()}; stand-in tagger (one entity per 14 words), FnApiRunner, codes off, one string "
+        "passthrough column; "
+        f"{args.repeats} alternating rounds, best of each."
+    ]
     if args.baseline:
         this, base = best["this tree"], best[f"{args.baseline.name} (baseline)"]
         notes.append(f"this job / baseline job: {base['seconds'] / this['seconds']:.2f}x the speed.")
-    report = "\n".join([heading("the job's own cost (bench.job_overhead)"), "", *[f"- {n}" for n in notes], "", *lines, ""])
+    report = "\n".join(
+        [heading("the job's own cost (bench.job_overhead)"), "", *[f"- {n}" for n in notes], "", *lines, ""]
+    )
     publish(report, args.output, not args.no_write)
     return 0
 

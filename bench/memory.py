@@ -24,9 +24,11 @@ def build_small_model(folder: Path, layers: int) -> Path:
     import torch
 
     from bench.throughput import build_random_model
-    from nercore.model import BertCrf
+    from nercore.tagging.model import BertCrf
 
-    build_random_model(folder, {"hidden_size": 32, "num_hidden_layers": layers, "num_attention_heads": 2, "intermediate_size": 64})
+    build_random_model(
+        folder, {"hidden_size": 32, "num_hidden_layers": layers, "num_attention_heads": 2, "intermediate_size": 64}
+    )
     model = BertCrf.load(folder)
     with torch.no_grad():
         model.classifier.bias[1:] += 1.5  # entities as common as in clinical text
@@ -59,12 +61,25 @@ class EveryFourteenthWord:
         import re
 
         from nercore import Entity
-        from nercore.tagger import TagResult
+        from nercore.tagging.tagger import TagResult
 
         out = []
         for text in texts:
             words = [m for i, m in enumerate(re.finditer(r"\S+", text)) if i % 14 == 0]
-            out.append(TagResult([Entity("Disease", m.start(), m.end(), m.group(0), 0.9) for m in words], 1, len(text) // 5, "none", "fake"))
+            out.append(
+                TagResult(
+                    entities=[
+                        Entity(
+                            entity_type="Disease", start_char=m.start(), end_char=m.end(), text=m.group(0), score=0.9
+                        )
+                        for m in words
+                    ],
+                    windows=1,
+                    tokens=len(text) // 5,
+                    precision="none",
+                    model_version="fake",
+                )
+            )
         return out
 
 
@@ -77,8 +92,16 @@ def measure_job(notes: str, model: str, output: str, fake: bool = False) -> dict
             return EveryFourteenthWord()
 
     started = time.perf_counter()
-    summary = run(["--input", notes, "--output", output, "--model", model, "--runner", "FnApiRunner"], handler=FakeHandler(None) if fake else None)
-    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb(), "tagged": summary["notes_tagged"], "entities": summary["entities"]}
+    summary = run(
+        ["--input", notes, "--output", output, "--model", model, "--runner", "FnApiRunner"],
+        handler=FakeHandler(None) if fake else None,
+    )
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": peak_rss_mb(),
+        "tagged": summary["notes_tagged"],
+        "entities": summary["entities"],
+    }
 
 
 def main(argv=None) -> int:
@@ -86,7 +109,11 @@ def main(argv=None) -> int:
     p.add_argument("--notes", default="3000,12000")
     p.add_argument("--note-bytes", type=int, default=8192)
     p.add_argument("--layers", type=int, default=0)
-    p.add_argument("--fake", action="store_true", help="a keyword stand-in for the tagger (one entity per 14 words): the pipeline's own memory, fast")
+    p.add_argument(
+        "--fake",
+        action="store_true",
+        help="a keyword stand-in for the tagger (one entity per 14 words): the pipeline's own memory, fast",
+    )
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
     counts = [int(n) for n in args.notes.split(",")]
@@ -99,10 +126,16 @@ def main(argv=None) -> int:
                 chars = write_notes(path, n, args.note_bytes, groups)
                 r = in_fresh_process(measure_job, str(path), model, str(Path(tmp) / f"out-{n}-{groups}"), args.fake)
                 rows.append((n, groups, chars, r))
-                print(f"{n} notes, {groups} row groups: {r['peak_rss_mb']:.0f} MB, {r['seconds']:.1f} s", file=sys.stderr, flush=True)
+                print(
+                    f"{n} notes, {groups} row groups: {r['peak_rss_mb']:.0f} MB, {r['seconds']:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
     lines = [
-        heading(f"job peak memory, {args.note_bytes}-character notes, "
-                + ("keyword stand-in tagger (--fake)" if args.fake else f"random model (hidden 32, {args.layers} layers)")),
+        heading(
+            f"job peak memory, {args.note_bytes}-character notes, "
+            + ("keyword stand-in tagger (--fake)" if args.fake else f"random model (hidden 32, {args.layers} layers)")
+        ),
         "",
         f"Machine: {machine()}. Beam job on the FnApiRunner, each run in a fresh process (peak RSS of the process).",
         "",
@@ -110,13 +143,19 @@ def main(argv=None) -> int:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for n, groups, chars, r in rows:
-        lines.append(f"| {n:,} | {groups} | {chars / 1e6:.1f} | {r['peak_rss_mb']:.0f} | {r['seconds']:.1f} | {r['entities']:,} |")
+        lines.append(
+            f"| {n:,} | {groups} | {chars / 1e6:.1f} | {r['peak_rss_mb']:.0f} | {r['seconds']:.1f} | "
+            f"{r['entities']:,} |"
+        )
     many = [(n, chars, r) for n, g, chars, r in rows if g > 1]
     if len(many) >= 2:
         (n0, c0, r0), (n1, c1, r1) = many[0], many[-1]
         growth = (r1["peak_rss_mb"] - r0["peak_rss_mb"]) / ((c1 - c0) / 1e6)
-        lines += ["", f"Peak RSS grew by {r1['peak_rss_mb'] - r0['peak_rss_mb']:.0f} MB for {(c1 - c0) / 1e6:.0f} MB more text "
-                  f"({n0:,} → {n1:,} notes, many row groups): {growth:.2f} MB per MB of text."]
+        lines += [
+            "",
+            f"Peak RSS grew by {r1['peak_rss_mb'] - r0['peak_rss_mb']:.0f} MB for {(c1 - c0) / 1e6:.0f} MB more text "
+            f"({n0:,} → {n1:,} notes, many row groups): {growth:.2f} MB per MB of text.",
+        ]
     publish("\n".join(lines) + "\n", REPO / "BENCHMARKS.md", write=not args.no_write)
     return 0
 

@@ -14,18 +14,25 @@ from pathlib import Path
 import torch
 
 from bench.report import heading, publish
-from nercore.data import read_conll
-from nercore.evaluate import evaluate_sentences
+from nercore.corpora.documents import read_conll
+from nercore.evaluation.tagger import evaluate_sentences
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
-DEVEL = {"BC5CDR devel": (DATA / "bc5cdr" / "devel.tsv", None), "NCBI-disease devel": (DATA / "ncbi_disease" / "devel.tsv", ["Disease"])}
-VARIANTS = {"float32": {"dtype": torch.float32}, "bfloat16": {"dtype": torch.bfloat16}, "int8 dynamic": {"quantize": True}}
+DEVEL = {
+    "BC5CDR devel": (DATA / "bc5cdr" / "devel.tsv", None),
+    "NCBI-disease devel": (DATA / "ncbi_disease" / "devel.tsv", ["Disease"]),
+}
+VARIANTS = {
+    "float32": {"dtype": torch.float32},
+    "bfloat16": {"dtype": torch.bfloat16},
+    "int8 dynamic": {"quantize": True},
+}
 
 
 def main(argv=None) -> int:
     from nercore import Tagger
-    from nercore.tagger import native_bf16
+    from nercore.tagging.device import native_bf16
 
     p = argparse.ArgumentParser(prog="bench-precision", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None)
@@ -40,19 +47,34 @@ def main(argv=None) -> int:
     for variant in names:
         tagger = Tagger.load(args.model, "cpu", **VARIANTS[variant])
         for name, (_, types) in DEVEL.items():
-            f1[variant, name] = evaluate_sentences(tagger, sets[name], types)["overall"]["f1"]
+            f1[variant, name] = evaluate_sentences(tagger, sets[name], types).overall.f1
     lines = ["| devel set | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
     for name in DEVEL:
-        cells = [f"{f1[v, name]:.4f}" + ("" if v == "float32" else f" ({100 * (f1[v, name] - f1['float32', name]):+.2f})") for v in names]
+        cells = [
+            f"{f1[v, name]:.4f}" + ("" if v == "float32" else f" ({100 * (f1[v, name] - f1['float32', name]):+.2f})")
+            for v in names
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     verdicts = []
     for v in names[1:]:
         worst = min(100 * (f1[v, n] - f1["float32", n]) for n in DEVEL)
-        verdicts.append(f"- {v}: {'within' if worst >= -0.5 else 'NOT within'} 0.5 F1 point of float32 (worst {worst:+.2f}).")
+        verdicts.append(
+            f"- {v}: {'within' if worst >= -0.5 else 'NOT within'} 0.5 F1 point of float32 (worst {worst:+.2f})."
+        )
     if "bfloat16" not in names:
         verdicts.append("- bfloat16: skipped, this CPU has no native bfloat16.")
-    report = "\n".join([heading(f"precision vs accuracy (CPU), model {args.model or 'bundled default'}"), "",
-                        *verdicts, "", "Strict F1, difference to float32 in points:", "", *lines, ""])
+    report = "\n".join(
+        [
+            heading(f"precision vs accuracy (CPU), model {args.model or 'bundled default'}"),
+            "",
+            *verdicts,
+            "",
+            "Strict F1, difference to float32 in points:",
+            "",
+            *lines,
+            "",
+        ]
+    )
     publish(report, args.output)
     return 0
 

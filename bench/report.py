@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-HEADER = "# Benchmarks\n\nWritten by the scripts under `bench/`; newest last.\n"
+HEADER = "# Benchmarks\n\n## Log\n\nWritten by the scripts under `bench/`; newest last.\n"
 
 
 def heading(what: str) -> str:

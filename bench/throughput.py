@@ -50,8 +50,8 @@ def build_random_model(folder: Path, config: dict) -> Path:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from nercore.model import BertCrf, TaggerSettings
     from nercore.sources import DEFAULT_MODEL_DIR
+    from nercore.tagging.model import BertCrf, TaggerSettings
 
     torch.manual_seed(0)
     encoder = BertModel(BertConfig(vocab_size=30522, **config), add_pooling_layer=False)
@@ -84,12 +84,22 @@ def peak_rss_mb() -> float:
 
 
 # -- measurements (each runs in its own process) ----------------------------------------------
-def measure_tagger(model: str | None, device: str, texts: list[str], quantize: bool, batch_tokens: int | None, repeats: int, dtype: str | None = None) -> dict:
+def measure_tagger(
+    model: str | None,
+    device: str,
+    texts: list[str],
+    quantize: bool,
+    batch_tokens: int | None,
+    repeats: int,
+    dtype: str | None = None,
+) -> dict:
     import torch
 
     from nercore import Tagger
 
-    tagger = Tagger.load(model, device, quantize=quantize, batch_tokens=batch_tokens, dtype=getattr(torch, dtype) if dtype else None)
+    tagger = Tagger.load(
+        model, device, quantize=quantize, batch_tokens=batch_tokens, dtype=getattr(torch, dtype) if dtype else None
+    )
     tagger.tag_detailed(texts[: max(1, len(texts) // 10)])  # warm-up
     if device == "cuda":
         torch.cuda.synchronize()
@@ -104,8 +114,16 @@ def measure_tagger(model: str | None, device: str, texts: list[str], quantize: b
         best = elapsed if best is None else min(best, elapsed)
     words = sum(len(t.split()) for t in texts)
     tokens = sum(r.tokens for r in results)
-    out = {"seconds": best, "words": words, "tokens": tokens, "words_s": words / best, "tokens_s": tokens / best, "peak_rss_mb": peak_rss_mb(),
-           "entities": sum(len(r.entities) for r in results), "dtype": str(next(tagger.model.encoder.parameters()).dtype).replace("torch.", "")}
+    out = {
+        "seconds": best,
+        "words": words,
+        "tokens": tokens,
+        "words_s": words / best,
+        "tokens_s": tokens / best,
+        "peak_rss_mb": peak_rss_mb(),
+        "entities": sum(len(r.entities) for r in results),
+        "dtype": str(next(tagger.model.encoder.parameters()).dtype).replace("torch.", ""),
+    }
     if device == "cuda":
         out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
         config = tagger.model.encoder.config
@@ -118,15 +136,17 @@ def measure_tagger(model: str | None, device: str, texts: list[str], quantize: b
     return out
 
 
-def measure_hf_pipeline(model: str | None, texts: list[str], dtype: str = "float32", batch_size: int | None = None) -> dict:
+def measure_hf_pipeline(
+    model: str | None, texts: list[str], dtype: str = "float32", batch_size: int | None = None
+) -> dict:
     """transformers' token-classification pipeline on the same weights and window overlap: note by
     note, or (``batch_size``) over the list of notes with the pipeline's own batching; ``dtype``
     is the weights' precision."""
     import torch
     from transformers import AutoTokenizer, BertForTokenClassification, pipeline
 
-    from nercore.model import BertCrf
     from nercore.sources import resolve_model_folder
+    from nercore.tagging.model import BertCrf
 
     folder = resolve_model_folder(model)
     ours = BertCrf.load(folder)
@@ -137,7 +157,9 @@ def measure_hf_pipeline(model: str | None, texts: list[str], dtype: str = "float
     tokenizer.model_max_length = ours.settings.max_length
     stride = ours.settings.window - ours.settings.stride  # HF's stride is the overlap in sub-words
     hf = hf.to(getattr(torch, dtype)).eval()
-    tagger = pipeline("token-classification", model=hf, tokenizer=tokenizer, aggregation_strategy="simple", stride=stride, device=-1)
+    tagger = pipeline(
+        "token-classification", model=hf, tokenizer=tokenizer, aggregation_strategy="simple", stride=stride, device=-1
+    )
     tagger(texts[0])
     started = time.perf_counter()
     with torch.inference_mode():
@@ -145,8 +167,15 @@ def measure_hf_pipeline(model: str | None, texts: list[str], dtype: str = "float
     elapsed = time.perf_counter() - started
     words = sum(len(t.split()) for t in texts)
     tokens = sum(len(tokenizer(t, add_special_tokens=False, verbose=False)["input_ids"]) for t in texts)
-    return {"seconds": elapsed, "words": words, "tokens": tokens, "words_s": words / elapsed, "tokens_s": tokens / elapsed,
-            "peak_rss_mb": peak_rss_mb(), "entities": sum(len(r) for r in results)}
+    return {
+        "seconds": elapsed,
+        "words": words,
+        "tokens": tokens,
+        "words_s": words / elapsed,
+        "tokens_s": tokens / elapsed,
+        "peak_rss_mb": peak_rss_mb(),
+        "entities": sum(len(r) for r in results),
+    }
 
 
 def measure_beam(model: str | None, texts: list[str]) -> dict:
@@ -158,13 +187,28 @@ def measure_beam(model: str | None, texts: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "notes.parquet"
         pq.write_table(pa.table({"note_id": [f"n{i}" for i in range(len(texts))], "text": texts}), path)
-        args = ["--input", str(path), "--output", str(Path(tmp) / "out"), "--runner", "FnApiRunner", "--no-codes"]  # like Tagger.load: no codes
+        args = [
+            "--input",
+            str(path),
+            "--output",
+            str(Path(tmp) / "out"),
+            "--runner",
+            "FnApiRunner",
+            "--no-codes",
+        ]  # like Tagger.load: no codes
         started = time.perf_counter()
         summary = run(args + (["--model", model] if model else []))
         elapsed = time.perf_counter() - started
     words = sum(len(t.split()) for t in texts)
-    return {"seconds": elapsed, "words": words, "tokens": summary["tokens"], "words_s": words / elapsed, "tokens_s": summary["tokens"] / elapsed,
-            "peak_rss_mb": peak_rss_mb(), "entities": summary["entities"]}
+    return {
+        "seconds": elapsed,
+        "words": words,
+        "tokens": summary["tokens"],
+        "words_s": words / elapsed,
+        "tokens_s": summary["tokens"] / elapsed,
+        "peak_rss_mb": peak_rss_mb(),
+        "entities": summary["entities"],
+    }
 
 
 def in_fresh_process(fn, *args) -> dict:
@@ -214,12 +258,18 @@ def cpu_model() -> str:
 
 
 def table(rows: list[tuple[str, dict]]) -> str:
-    head = "| measurement | notes | words/s | tokens/s | seconds | peak RSS MB | peak GPU MB | MFU |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+    head = (
+        "| measurement | notes | words/s | tokens/s | seconds | peak RSS MB | peak GPU MB | MFU |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |"
+    )
     lines = [head]
     for name, r in rows:
         gpu = f"{r['peak_gpu_mb']:.0f}" if "peak_gpu_mb" in r else "-"
         mfu = f"{100 * r['mfu']:.1f}% ({r['tflops']:.1f} TFLOP/s)" if "mfu" in r else "-"
-        lines.append(f"| {name} | {r.get('notes', '-')} | {r['words_s']:,.0f} | {r['tokens_s']:,.0f} | {r['seconds']:.2f} | {r['peak_rss_mb']:,.0f} | {gpu} | {mfu} |")
+        lines.append(
+            f"| {name} | {r.get('notes', '-')} | {r['words_s']:,.0f} | {r['tokens_s']:,.0f} | {r['seconds']:.2f} | "
+            f"{r['peak_rss_mb']:,.0f} | {gpu} | {mfu} |"
+        )
     return "\n".join(lines)
 
 
@@ -227,12 +277,16 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="bench-throughput", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--model", default=None, help="model folder (default: the bundled model)")
-    p.add_argument("--config", default=None, choices=("bert-base",), help="benchmark a random-weight model of this size instead")
+    p.add_argument(
+        "--config", default=None, choices=("bert-base",), help="benchmark a random-weight model of this size instead"
+    )
     p.add_argument("--notes", type=int, default=200, help="mtsamples notes to tag")
     p.add_argument("--batch-tokens", type=int, default=None, help="default: the tagger's per-device default")
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--hf", action="store_true", help="also run the Hugging Face pipeline on the same notes")
-    p.add_argument("--hf-batched", action="store_true", help="also run the HF pipeline with batch_size=16, in float32 and bfloat16")
+    p.add_argument(
+        "--hf-batched", action="store_true", help="also run the HF pipeline with batch_size=16, in float32 and bfloat16"
+    )
     p.add_argument("--quantize", action="store_true", help="also run with dynamic int8 quantisation")
     p.add_argument("--beam", action="store_true", help="also run the whole Beam job on the same notes")
     p.add_argument("--scaling", action="store_true", help="also tag single notes of 500, 2000, 8000 and 32000 words")
@@ -242,7 +296,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from nercore.tagger import native_bf16
+    from nercore.tagging.device import native_bf16
 
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model
@@ -255,26 +309,39 @@ def main(argv=None) -> int:
         rows.append((default_name, {**r, "notes": len(texts)}))
         other = "bfloat16" if r["dtype"] == "float32" else "float32"
         if other == "float32" or args.device == "cuda" or native_bf16(torch.device("cpu")):
-            f = in_fresh_process(measure_tagger, model, args.device, texts, False, args.batch_tokens, args.repeats, other)
+            f = in_fresh_process(
+                measure_tagger, model, args.device, texts, False, args.batch_tokens, args.repeats, other
+            )
             rows.append((f"Tagger.tag ({args.device}, {other})", {**f, "notes": len(texts)}))
         if args.quantize:
             q = in_fresh_process(measure_tagger, model, args.device, texts, True, args.batch_tokens, args.repeats)
-            rows.append(("Tagger.tag (cpu, int8 dynamic; loses 1-2 F1 points, see bench.precision)", {**q, "notes": len(texts)}))
+            rows.append(
+                ("Tagger.tag (cpu, int8 dynamic; loses 1-2 F1 points, see bench.precision)", {**q, "notes": len(texts)})
+            )
         if args.hf:
             h = in_fresh_process(measure_hf_pipeline, model, texts)
             rows.append(("HF pipeline, note by note (aggregation simple, same overlap)", {**h, "notes": len(texts)}))
         if args.hf_batched:
             for dtype in ("float32", "bfloat16"):
                 h = in_fresh_process(measure_hf_pipeline, model, texts, dtype, 16)
-                rows.append((f"HF pipeline {dtype}, batch_size=16 (aggregation simple, same overlap)", {**h, "notes": len(texts)}))
+                rows.append(
+                    (
+                        f"HF pipeline {dtype}, batch_size=16 (aggregation simple, same overlap)",
+                        {**h, "notes": len(texts)},
+                    )
+                )
         if args.beam:
             b = in_fresh_process(measure_beam, model, texts)
-            rows.append(("Beam job end to end (FnApiRunner, incl. start-up and model load)", {**b, "notes": len(texts)}))
+            rows.append(
+                ("Beam job end to end (FnApiRunner, incl. start-up and model load)", {**b, "notes": len(texts)})
+            )
             one = in_fresh_process(measure_beam, model, texts[:1])
             rows.append(("Beam job on the first note alone (start-up, model load, one note)", {**one, "notes": 1}))
         if args.scaling:
             for words in (500, 2000, 8000, 32000):
-                s = in_fresh_process(measure_tagger, model, args.device, [synthetic_note(words)], False, args.batch_tokens, 1)
+                s = in_fresh_process(
+                    measure_tagger, model, args.device, [synthetic_note(words)], False, args.batch_tokens, 1
+                )
                 rows.append((f"one note of {words:,} words", {**s, "notes": 1}))
 
     title = heading(f"{args.device}, model {args.config or args.model or 'bundled default'}")
@@ -289,15 +356,22 @@ def main(argv=None) -> int:
         hf_name, hf_row = max(hf_rows, key=lambda nr: nr[1]["words_s"])
         for name, r in rows:
             if name.startswith("Tagger.tag"):
-                notes.append(f"{name}: {r['words_s'] / hf_row['words_s']:.2f}x the fastest HF pipeline run here ({hf_name}).")
+                notes.append(
+                    f"{name}: {r['words_s'] / hf_row['words_s']:.2f}x the fastest HF pipeline run here ({hf_name})."
+                )
     beam_row = next((r for n, r in rows if n.startswith("Beam")), None)
     if beam_row:
         ref = base[default_name]
-        notes.append(f"Beam job words/s = {100 * beam_row['words_s'] / ref['words_s']:.0f}% of Tagger.tag words/s (same default dtype).")
+        notes.append(
+            f"Beam job words/s = {100 * beam_row['words_s'] / ref['words_s']:.0f}% of Tagger.tag words/s (same "
+            "default dtype)."
+        )
         startup = next(r for n, r in rows if n.startswith("Beam job on the first note"))["seconds"]
         steady = beam_row["words"] / max(1e-9, beam_row["seconds"] - startup)
-        notes.append(f"Beam job without its fixed start-up ({startup:.1f} s, the one-note run): {steady:,.0f} words/s = "
-                     f"{100 * steady / ref['words_s']:.0f}% of Tagger.tag words/s.")
+        notes.append(
+            f"Beam job without its fixed start-up ({startup:.1f} s, the one-note run): {steady:,.0f} words/s = "
+            f"{100 * steady / ref['words_s']:.0f}% of Tagger.tag words/s."
+        )
     report = "\n".join([title, "", *[f"- {n}" for n in notes], "", table(rows), ""])
     publish(report, args.output, not args.no_write)
     return 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Entity:
-    """An entity mention in a text.
+    """An entity mention in a text (built by keyword: ``Entity(entity_type="Disease", start_char=0, ...)``).
 
     Attributes:
         entity_type: e.g. "Disease" or "Chemical".
@@ -25,11 +25,11 @@ class Entity:
         icd10cm_code: the best ICD-10-CM candidate code of a linked entity (a Disease) when its
             score reaches the linker's threshold; None otherwise or when not linked.
         icd10cm_score: that candidate's score in [0, 1]; None when ``icd10cm_code`` is None.
-        codes: the ranked candidates (``nercore.linker.CodeCandidate``), best first; empty when
+        codes: the ranked candidates (``nercore.codes.linker.CodeCandidate``), best first; empty when
             not linked.
 
-    The context fields are set by ``nercore.context.ContextFinder`` (``Tagger`` does it unless
-    loaded with ``context=False``), the code fields by ``nercore.linker.CodeLinker``
+    The context fields are set by ``nercore.context.engine.ContextFinder`` (``Tagger`` does it unless
+    loaded with ``context=False``), the code fields by ``nercore.codes.linker.CodeLinker``
     (``Tagger.load(codes=True)``).
     """
 

@@ -93,9 +93,7 @@ class LabelSet:
         if len(set(types)) != len(types):
             raise ValueError(f"expected distinct entity types, got {types}")
         self.entity_types: tuple[str, ...] = tuple(types)
-        self.labels: tuple[str, ...] = (OUTSIDE,) + tuple(
-            f"{p}-{t}" for t in types for p in ("B", "I")
-        )
+        self.labels: tuple[str, ...] = (OUTSIDE,) + tuple(f"{p}-{t}" for t in types for p in ("B", "I"))
         self.index: dict[str, int] = {label: i for i, label in enumerate(self.labels)}
 
     @classmethod

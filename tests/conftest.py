@@ -26,13 +26,22 @@ def build_tiny_model(folder: Path, *, max_length: int = 64, stride: int = 40, se
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     from nercore.labels import LabelSet
-    from nercore.model import BertCrf, TaggerSettings
+    from nercore.tagging.model import BertCrf, TaggerSettings
 
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
     encoder = BertModel(config, add_pooling_layer=False)
     labels = list(LabelSet(["Chemical", "Disease"]).labels)
-    model = BertCrf(encoder, TaggerSettings(labels=labels, max_length=max_length, stride=stride, base_model="tiny-random"))
+    model = BertCrf(
+        encoder, TaggerSettings(labels=labels, max_length=max_length, stride=stride, base_model="tiny-random")
+    )
     with torch.no_grad():
         model.classifier.bias[1:] += entity_bias  # make entities common in random output
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder())
@@ -68,7 +77,7 @@ CODE_PREFIXES = ["A41", "C18", "D13", "E11", "G10", "G71", "J18", "J44"]
 def small_code_index(tmp_path_factory) -> Path:
     import os
 
-    from nercore.code_index import INDEX_ENV, CodeIndex
+    from nercore.codes.index import INDEX_ENV, CodeIndex
 
     folder = CodeIndex.build(CODE_PREFIXES).save(tmp_path_factory.mktemp("codes") / "index")
     previous = os.environ.get(INDEX_ENV)

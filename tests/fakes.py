@@ -5,23 +5,23 @@ from __future__ import annotations
 import re
 
 from beam_jobs.handler import TaggerModelHandler
-from nercore.context import default_finder
+from nercore.context.engine import default_finder
 from nercore.entity import Entity
-from nercore.tagger import TagResult
+from nercore.tagging.tagger import TagResult
 
 KEYWORDS = {"pneumonia": "Disease", "amoxicillin": "Chemical", "sepsis": "Disease"}
 BOOM = "EXPLODE"  # a note containing this word makes the fake tagger raise
 
 
 class FakeTagger:
-    """Keyword matches as entities; their context from the real ``nercore.context`` rules."""
+    """Keyword matches as entities; their context from the real ``nercore.context.engine`` rules."""
 
     name = "fake"
     version = "fake-1"
     device = "cpu"
 
     def __init__(self, context: bool = True, codes: bool = False, codes_k: int = 5):
-        from nercore.linker import CodeLinker
+        from nercore.codes.linker import CodeLinker
 
         self.context = default_finder() if context else None
         self.linker = CodeLinker.load(k=codes_k) if codes else None  # the tests' small index ($NERCORE_CODE_INDEX)
@@ -32,14 +32,28 @@ class FakeTagger:
         out = []
         for text in texts:
             entities = [
-                Entity(KEYWORDS[m.group(0).lower()], m.start(), m.end(), m.group(0), 0.5 + 0.01 * (m.start() % 7))
+                Entity(
+                    entity_type=KEYWORDS[m.group(0).lower()],
+                    start_char=m.start(),
+                    end_char=m.end(),
+                    text=m.group(0),
+                    score=0.5 + 0.01 * (m.start() % 7),
+                )
                 for m in re.finditer(r"(?i)\b(" + "|".join(KEYWORDS) + r")\b", text)
             ]
             if self.context is not None:
                 entities = self.context.apply(text, entities)
             if self.linker is not None:
                 entities = self.linker.apply([text], [entities])[0]
-            out.append(TagResult(entities, 1 + len(text) // 1000, len(text.split()), "fake32", self.version))
+            out.append(
+                TagResult(
+                    entities=entities,
+                    windows=1 + len(text) // 1000,
+                    tokens=len(text.split()),
+                    precision="fake32",
+                    model_version=self.version,
+                )
+            )
         return out
 
 

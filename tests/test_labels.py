@@ -4,7 +4,16 @@ from nercore.labels import LabelSet, bio_spans, parse_tag, to_bio
 
 
 def test_bioes_and_iob1_convert_to_bio():
-    assert to_bio(["S-A", "B-A", "I-A", "E-A", "O", "I-B", "I-B", "B-B"]) == ["B-A", "B-A", "I-A", "I-A", "O", "B-B", "I-B", "B-B"]
+    assert to_bio(["S-A", "B-A", "I-A", "E-A", "O", "I-B", "I-B", "B-B"]) == [
+        "B-A",
+        "B-A",
+        "I-A",
+        "I-A",
+        "O",
+        "B-B",
+        "I-B",
+        "B-B",
+    ]
     assert to_bio(["I-A", "I-B", "I-B"]) == ["B-A", "B-B", "I-B"]
 
 

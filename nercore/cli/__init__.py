@@ -1,0 +1,1 @@
+"""The command lines (thin: parse options, call the library, print)."""

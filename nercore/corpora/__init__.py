@@ -1,0 +1,1 @@
+"""Labelled documents: CoNLL/PubTator readers, annotation-tool formats and the span policy."""

@@ -1,0 +1,1 @@
+"""The tagger: preprocess (tokens and windows) → forward (BERT encoder + linear) → postprocess (CRF, spans)."""

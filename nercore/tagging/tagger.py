@@ -1,0 +1,287 @@
+"""``Tagger``: the single inference entry point (load once, then ``tag`` many texts).
+
+Tagging runs in three stages, as in transformers' token-classification pipeline:
+
+1. ``preprocess`` (pure; array operations over all texts, ``nercore.tagging.token_batch``):
+   tokenise with offsets, cut each text into overlapping windows, and give each word to the
+   window where it is most central.
+2. ``forward`` (the only torch step): windows of all texts, sorted by length and packed into
+   batches of fixed shapes (``nercore.tagging.batching``) through encoder and linear layer → one
+   emission row per word.
+3. ``postprocess`` (``nercore.tagging.decoding``): each text's word emissions stitched into one
+   sequence, decoded by a batched, BIO-constrained Viterbi with forward-backward marginals,
+   then the BIO tags of all texts turned into character spans at once, with their clinical
+   context (``nercore.context``) and ICD-10-CM codes (``nercore.codes``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import PreTrainedTokenizerFast
+
+from nercore.codes.linker import CodeLinker
+from nercore.context.engine import ContextFinder
+from nercore.context.rules import ContextRules
+from nercore.entity import Entity
+from nercore.tagging.batching import BatchShapes, chunk_bounds
+from nercore.tagging.decoding import WordLabels, decode_words, entity_spans
+from nercore.tagging.device import (
+    default_batch_tokens,
+    encoder_precision,
+)
+from nercore.tagging.loading import load_parts
+from nercore.tagging.model import BertCrf
+from nercore.tagging.token_batch import Prepared, batch_arrays, encode_batch, plan_windows
+
+log = logging.getLogger(__name__)
+
+# A pipelined chunk holds up to this many texts and characters: large enough that length-sorted
+# batches are full and the CRF's per-step loop runs over many texts at once (on the transcriptions
+# 1 MiB of text decodes 1.5x faster than 256 KiB: a long note's steps are shared by more rows), small
+# enough that tokenising the next chunk overlaps the encoder of this one.
+DEFAULT_CHUNK_TEXTS = 4096
+DEFAULT_CHUNK_CHARS = 1 << 20
+# Padded steps × rows per CRF batch: bounds the decoder's memory (about 50 MB) on very long notes.
+DECODE_BUDGET = 1 << 18
+
+
+@dataclass(frozen=True, kw_only=True)
+class TagResult:
+    """One text's entities, with how many windows and sub-words it took, the encoder's
+    precision ("float32", "bfloat16", "int8") and the version of the model that tagged it."""
+
+    entities: list[Entity]
+    windows: int
+    tokens: int
+    precision: str = ""
+    model_version: str = ""
+
+
+class Tagger:
+    """Tags entity mentions in raw texts with a BERT-CRF model.
+
+    Build it with ``Tagger.load``. It is safe to share one tagger between threads.
+    """
+
+    def __init__(
+        self,
+        model: BertCrf,
+        tokenizer: PreTrainedTokenizerFast,
+        device: torch.device,
+        *,
+        batch_tokens: int | None = None,
+        name: str = "",
+        version: str = "",
+        context: ContextFinder | None = None,
+        linker: CodeLinker | None = None,
+    ):
+        self.shapes = BatchShapes(batch_tokens or default_batch_tokens(device), model.settings.max_length)
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError("expected a fast tokenizer (offsets are needed), got a slow one")
+        self.model, self.tokenizer, self.device = model, tokenizer, device
+        self.name, self.version = name, version
+        self.chunk_texts, self.chunk_chars = DEFAULT_CHUNK_TEXTS, DEFAULT_CHUNK_CHARS
+        self.overlap = device.type != "cpu"  # tokenise the next chunk while this one runs (see tag_detailed)
+        self.context = context  # sets each entity's negation, temporality, experiencer, section
+        self.linker = linker  # ICD-10-CM candidates of Disease entities
+        self.settings = model.settings
+        self.label_set = model.label_set
+        self.precision = encoder_precision(model.encoder)
+        self._special = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id or 0)
+        self._crf = tuple(t.to(device) for t in model.crf_scores())
+        labels = self.label_set.labels
+        self._is_begin = np.array([lab.startswith("B-") for lab in labels])
+        self._is_inside = np.array([lab.startswith("I-") for lab in labels])
+        self._label_type = [lab[2:] if lab != "O" else "" for lab in labels]
+
+    @property
+    def batch_tokens(self) -> int:
+        return self.shapes.batch_tokens
+
+    @classmethod
+    def load(
+        cls,
+        model: str | Path | None = None,
+        device: str | torch.device | None = None,
+        *,
+        batch_tokens: int | None = None,
+        dtype: torch.dtype | None = None,
+        quantize: bool = False,
+        max_length: int | None = None,
+        stride: int | None = None,
+        expected_version: str | None = None,
+        context: bool | ContextRules = True,
+        codes: bool | str | Path = False,
+        codes_k: int | None = None,
+    ) -> Tagger:
+        """Load a saved model folder (the bundled model when ``model`` is None).
+
+        The arguments are those of ``nercore.tagging.loading.load_parts``, which documents them
+        and the errors it raises.
+        """
+        parts = load_parts(
+            model,
+            device,
+            dtype=dtype,
+            quantize=quantize,
+            max_length=max_length,
+            stride=stride,
+            expected_version=expected_version,
+            context=context,
+            codes=codes,
+            codes_k=codes_k,
+        )
+        return cls(
+            parts.model,
+            parts.tokenizer,
+            parts.device,
+            batch_tokens=batch_tokens,
+            name=parts.name,
+            version=parts.version,
+            context=parts.context,
+            linker=parts.linker,
+        )
+
+    # -- stage 1 ---------------------------------------------------------------------------
+    def preprocess(self, texts: Sequence[str]) -> Prepared:
+        """Tokenise texts and cut them into windows (no torch; array operations over all texts)."""
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValueError(f"expected texts of type str, got {type(text).__name__} at index {i}")
+        tokens = encode_batch(self.tokenizer, list(texts))
+        return Prepared(tokens, plan_windows(tokens, self.settings.window, self.settings.stride))
+
+    # -- stage 2 ---------------------------------------------------------------------------
+    @torch.inference_mode()
+    def forward(self, prepared: Prepared) -> torch.Tensor:
+        """Word emissions of every word of every text, concatenated in text order.
+
+        Returns:
+            shape (total_words, labels), float32, on the tagger's device.
+        """
+        total_words = int(prepared.tokens.word_offsets[-1])
+        out = torch.zeros((total_words, len(self.label_set)), dtype=torch.float32, device=self.device)
+        pin = self.device.type == "cuda"
+        words = prepared.windows.words_by_window()
+        for group in self.shapes.batches(prepared.windows):
+            width = int(self.shapes.padded_widths(prepared.windows.num_tokens[group[:1]])[0])
+            rows = self.shapes.rows_per_batch(width)
+            arrays = batch_arrays(prepared.tokens, prepared.windows, group, words, width, rows, self._special)
+            # Every host array is built and sent before the encoder is queued: a later copy from
+            # pageable memory would make the host wait for the GPU instead of preparing the next batch.
+            tensors = [torch.from_numpy(a) for a in arrays]
+            if pin:
+                tensors = [t.pin_memory() for t in tensors]
+            ids_t, attention_t, positions_t, rows_t, cols_t, target_t = (
+                t.to(self.device, non_blocking=True) for t in tensors
+            )
+            emissions = self.model.word_emissions(ids_t, attention_t, positions_t)  # shape: (rows, width, labels)
+            out.index_copy_(0, target_t, emissions[rows_t, cols_t].float())
+        return out
+
+    # -- stage 3 ---------------------------------------------------------------------------
+    def decode(self, prepared: Prepared, emissions: torch.Tensor) -> WordLabels:
+        """Constrained Viterbi and marginals over each text's whole word sequence."""
+        return decode_words(emissions, prepared.tokens.word_offsets, self._crf, DECODE_BUDGET)
+
+    def postprocess(self, texts: Sequence[str], prepared: Prepared, emissions: torch.Tensor) -> list[list[Entity]]:
+        """Each text's entities: decoded labels to spans and (with ``context``) their clinical
+        context for all texts at once, then one ``Entity`` per span (the only per-entity step)."""
+        tokens = prepared.tokens
+        spans = entity_spans(
+            self.decode(prepared, emissions),
+            tokens.word_offsets,
+            tokens.word_start_char,
+            tokens.word_end_char,
+            self._is_begin,
+            self._is_inside,
+        )
+        types = self._label_type
+        rows = zip(
+            spans.text.tolist(),
+            spans.label.tolist(),
+            spans.start_char.tolist(),
+            spans.end_char.tolist(),
+            spans.score.tolist(),
+        )
+        if self.context is None:
+            entities = [
+                Entity(entity_type=types[label], start_char=start, end_char=end, text=texts[t][start:end], score=score)
+                for t, label, start, end, score in rows
+            ]
+        else:
+            contexts = self.context.find_batch(texts, spans.text, spans.start_char, spans.end_char)
+            entities = [
+                Entity(
+                    entity_type=types[label],
+                    start_char=start,
+                    end_char=end,
+                    text=texts[t][start:end],
+                    score=score,
+                    negation=c.negation,
+                    temporality=c.temporality,
+                    experiencer=c.experiencer,
+                    section=c.section,
+                )
+                for (t, label, start, end, score), c in zip(rows, contexts)
+            ]
+        bounds = np.searchsorted(spans.text, np.arange(len(texts) + 1)).tolist()
+        return [entities[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """Entities of each text, in order of appearance.
+
+        Raises:
+            ValueError: if an item is not a string.
+        """
+        return [result.entities for result in self.tag_detailed(texts)]
+
+    def tag_detailed(self, texts: Sequence[str]) -> list[TagResult]:
+        """Like ``tag``, with each text's window and sub-word counts.
+
+        Texts are processed in chunks of at most ``chunk_texts`` texts and ``chunk_chars``
+        characters (at least one text each). With ``overlap`` (the default on a GPU) the next
+        chunk is tokenised on a background thread while the current one runs through the model,
+        so the device does not wait for tokenisation. On a CPU the encoder and the tokenizer
+        (whose Rust core already uses every core) compete for the same cores: on 2 cores the
+        overlap made the host path 12% slower (``bench.host_path``), so it is off there by
+        default. Results do not depend on the chunking or the overlap.
+        """
+        if isinstance(texts, str):
+            raise ValueError("expected a sequence of texts, got one str (wrap it in a list)")
+        texts = list(texts)
+        lengths = [len(t) if isinstance(t, str) else 0 for t in texts]
+        chunks = [texts[a:b] for a, b in chunk_bounds(lengths, self.chunk_texts, self.chunk_chars)]
+        if len(chunks) <= 1:
+            return self._run(texts, self.preprocess(texts))
+        if not self.overlap:
+            return [r for chunk in chunks for r in self._run(chunk, self.preprocess(chunk))]
+        results: list[TagResult] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nercore-preprocess") as pool:
+            upcoming = pool.submit(self.preprocess, chunks[0])
+            for i, chunk in enumerate(chunks):
+                prepared = upcoming.result()
+                if i + 1 < len(chunks):
+                    upcoming = pool.submit(self.preprocess, chunks[i + 1])
+                results.extend(self._run(chunk, prepared))
+        return results
+
+    def _run(self, texts: Sequence[str], prepared: Prepared) -> list[TagResult]:
+        entities = self.postprocess(texts, prepared, self.forward(prepared))
+        if self.linker is not None:
+            entities = self.linker.apply(texts, entities)
+        windows = np.bincount(prepared.windows.text, minlength=len(texts)).tolist()
+        tokens = prepared.tokens.token_counts.tolist()
+        return [
+            TagResult(
+                entities=e, windows=windows[i], tokens=tokens[i], precision=self.precision, model_version=self.version
+            )
+            for i, e in enumerate(entities)
+        ]
