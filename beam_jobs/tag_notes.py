@@ -19,16 +19,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import apache_beam as beam
+import grpc
 import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.pvalue import TaggedOutput
+from apache_beam.runners.runner import PipelineState
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 import beam_jobs
 from beam_jobs.config import JobConfig, parse_args
+from beam_jobs.engine import EngineFailed, check_job_endpoint, engine_failed, prism_arguments
 from beam_jobs.handler import METRICS_NAMESPACE, TaggerModelHandler
 from beam_jobs.inputs import BatchReader, Columns, InputPlan, plan_inputs
 from beam_jobs.note_batch import NOTE_BATCH_CHARS, NoteBatch
@@ -37,7 +40,7 @@ from beam_jobs.outputs import COUNTS_FILE, OutputLayout, check_output_folder, de
 from beam_jobs.progress import ProgressMonitor, WorkerProgress, progress_folder
 from beam_jobs.rows import TableColumns, add_entities
 from beam_jobs.summary import MergeCounts, RunFailed, count_reject, format_summary, summarise
-from beam_jobs.writer import WriteTable, commit
+from beam_jobs.writer import WriteTable, commit_run, record_written
 from nercore.codes.index import check_index, default_index
 from nercore.sources import folder_version, resolve_model_folder
 from nercore.tagging.model import read_settings
@@ -281,12 +284,18 @@ def prepare_code_index(code_index: str | None) -> None:
         check_index(code_index)
 
 
+def table_schemas(plan: InputPlan) -> dict[str, pa.Schema]:
+    return {"entities": entity_schema(plan.passthrough), "codes": CODES_SCHEMA, "rejects": REJECT_SCHEMA}
+
+
 def build(p: beam.Pipeline, config: JobConfig, plan: InputPlan, model: ModelInfo, staging: str, handler=None) -> None:
-    """Add the job's transforms to a pipeline: read, tag, write."""
+    """Add the job's transforms to a pipeline: read, tag, write the tables' files and the list of
+    the files that successful bundles wrote (``writer.commit`` moves them into place afterwards,
+    on the launcher)."""
     names = [f.name for f in plan.passthrough]
     reader = BatchReader(Columns(config.id_column, config.text_column, tuple(names)))
     items = p | "WorkItems" >> beam.Create(list(plan.items)) | "Spread" >> beam.Reshuffle()
-    schemas = {"entities": entity_schema(plan.passthrough), "codes": CODES_SCHEMA, "rejects": REJECT_SCHEMA}
+    schemas = table_schemas(plan)
     tag = TagNotes(
         handler or make_handler(config, model),
         config.max_note_chars,
@@ -305,7 +314,7 @@ def build(p: beam.Pipeline, config: JobConfig, plan: InputPlan, model: ModelInfo
         written
         | "AllWritten" >> beam.Flatten()
         | "ListWritten" >> beam.combiners.ToList()
-        | "Commit" >> beam.Map(lambda paths: commit(staging, paths, schemas))
+        | "RecordWritten" >> beam.Map(lambda paths: record_written(staging, paths))
     )
     out["counts"] | "WriteCounts" >> beam.Map(lambda counts: write_json(f"{staging}/{COUNTS_FILE}", counts))
 
@@ -354,17 +363,21 @@ def run_config(
         model.version,
     )
     started = time.time()
-    if test_pipeline is not None:
-        p = test_pipeline
-    else:
-        options = PipelineOptions(pipeline_args)
-        p = beam.Pipeline(runner=default_runner(options), options=options)
+    options = PipelineOptions(prism_arguments(list(pipeline_args)))
+    check_job_endpoint(options)
+    p = test_pipeline if test_pipeline is not None else beam.Pipeline(runner=default_runner(options), options=options)
     build(p, config, plan, model, layout.staging, handler)
     published = False
     try:
         with ProgressMonitor(progress_folder(layout.staging), plan.rows):
-            p.run().wait_until_finish()
+            try:
+                state = p.run().wait_until_finish()
+            except (RuntimeError, grpc.RpcError) as err:  # what portable runners raise for a failed job
+                raise engine_failed(err, layout.run_id, options) from None
+        if state not in (None, PipelineState.DONE):
+            raise EngineFailed(f"the runner ended the job in state {state}; nothing published")
         delete_tree(progress_folder(layout.staging))
+        commit_run(layout.staging, table_schemas(plan))
         summary = summarise(
             layout.staging,
             run_id=layout.run_id,

@@ -6,9 +6,13 @@ held, so a writer holds at most one row group whatever the night's size; it runs
 step that makes the rows (Beam's ``WriteToParquet`` takes a side input, which constrains how a
 runner may fuse it).
 
-Retried bundles must not leave duplicate rows: files are written under ``<folder>/_tmp/`` and
-only those whose bundle succeeded (their paths are the step's output) are renamed into place by
-``commit``, after the pipeline's other steps; whatever is left under ``_tmp`` is deleted.
+Retried bundles must not leave duplicate rows: every bundle attempt writes a file of its own,
+named by a fresh UUID, under ``<folder>/_tmp/``; the step's output is the paths of the files
+whose bundle succeeded (a runner drops the outputs of failed or duplicate attempts). The job
+gathers those paths into ``_written.json`` (``WRITTEN_FILE``, rewritten with the same content if
+that step runs twice) and, once the pipeline has finished, the launcher calls ``commit`` once:
+it renames exactly those files into place, skips the ones an interrupted earlier commit already
+moved, and deletes whatever is left under ``_tmp`` (the files of failed attempts).
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from beam_jobs.outputs import delete_tree
+from beam_jobs.outputs import delete_tree, read_json, write_json
+from beam_jobs.summary import RunFailed
 
 TMP_FOLDER = "_tmp"
+WRITTEN_FILE = "_written.json"
 CHUNK_ROWS = 4096  # rows kept as Python dicts before they become an Arrow record batch
 
 
@@ -93,11 +99,23 @@ class WriteTable(beam.PTransform):
 
 def commit(folder: str, written: Iterable[str], empty_tables: dict[str, pa.Schema]) -> list[str]:
     """Rename the files of successful bundles into ``folder``; write an empty file for a table
-    that has none (readers always find its schema); delete the rest of ``_tmp``."""
-    written = sorted(written)
+    that has none (readers always find its schema); delete the rest of ``_tmp``.
+
+    Safe to repeat: a file whose rename an interrupted commit already made is left as it is.
+
+    Raises:
+        RunFailed: a file that a successful bundle reported is neither staged nor committed.
+    """
+    written = sorted(set(written))
     finals = [f"{folder}/{path.rsplit('/', 1)[-1]}" for path in written]
-    if written:
-        FileSystems.rename(written, finals)
+    pending = []
+    for source, final in zip(written, finals):
+        if FileSystems.exists(source):
+            pending.append((source, final))
+        elif not FileSystems.exists(final):
+            raise RunFailed(f"a written file is missing: {source} (neither staged nor committed)")
+    if pending:
+        FileSystems.rename([s for s, _ in pending], [f for _, f in pending])
     for prefix, schema in empty_tables.items():
         if not any(p.rsplit("/", 1)[-1].startswith(prefix + "-") for p in finals):
             path = f"{folder}/{prefix}-empty.parquet"
@@ -105,4 +123,22 @@ def commit(folder: str, written: Iterable[str], empty_tables: dict[str, pa.Schem
                 pq.write_table(schema.empty_table(), handle)
             finals.append(path)
     delete_tree(f"{folder}/{TMP_FOLDER}")
+    return finals
+
+
+def record_written(folder: str, paths: Iterable[str]) -> None:
+    """Write the successful bundles' file paths to ``folder/_written.json`` (for ``commit``)."""
+    write_json(f"{folder}/{WRITTEN_FILE}", {"files": sorted(paths)})
+
+
+def read_written(folder: str) -> list[str]:
+    return read_json(f"{folder}/{WRITTEN_FILE}")["files"]
+
+
+def commit_run(folder: str, empty_tables: dict[str, pa.Schema]) -> list[str]:
+    """The launcher's one commit of a finished pipeline: the files listed in ``_written.json``
+    (``commit``), then the list itself is removed. Repeating it after an interruption gives the
+    same folder."""
+    finals = commit(folder, read_written(folder), empty_tables)
+    FileSystems.delete([f"{folder}/{WRITTEN_FILE}"])
     return finals

@@ -1,8 +1,10 @@
-# Worker image for Dataflow (or Flink/Spark with the Docker environment) with GPU support.
+# The worker image, one for every engine (deploy/image.env names it): Dataflow runs it as the SDK
+# container (its ENTRYPOINT, Beam's boot), Flink as the TaskManager's worker-pool sidecar (started
+# with --worker_pool, port 50000, deploy/flink/flink-deployment.yaml). GPU support included.
 #
 # Build from the repository root:
-#   docker build -f deploy/worker.Dockerfile -t REGION-docker.pkg.dev/PROJECT/REPO/clinical-ner:0.1.0 .
-# The Beam SDK version here must equal the launcher's apache-beam version.
+#   . deploy/image.env && docker build -f deploy/worker.Dockerfile -t "$IMAGE" .
+# The Beam SDK and Python versions here must equal the launcher's (deploy/image.env).
 FROM apache/beam_python3.11_sdk:2.77.0
 
 # PyPI's Linux x86-64 torch wheel is the CUDA build; the driver comes from the host

@@ -25,3 +25,18 @@ if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ requirements.txt -nt "$st
   "${PIP[@]}" -e ".[dev]"
   touch "$stamp"
 fi
+
+# Prism, Beam's portable runner (the reference implementation of the protocol Flink, Spark and
+# Dataflow speak), built from the Go module proxy at the installed apache-beam's version, once,
+# when Go is present: .venv/prism/prism. The tests run the job on it (tests/beam_jobs/test_prism.py).
+if command -v go >/dev/null 2>&1; then
+  beam_version=$(.venv/bin/python -c "import importlib.metadata as m; print(m.version('apache-beam'))")
+  prism=".venv/prism/prism-$beam_version"
+  if [ ! -x "$prism" ]; then
+    echo "[setup] building Prism v$beam_version (go install, about 90 s)"
+    mkdir -p .venv/prism/build
+    GOBIN="$PWD/.venv/prism/build" go install "github.com/apache/beam/sdks/v2/go/cmd/prism@v$beam_version"
+    mv .venv/prism/build/prism "$prism"
+  fi
+  ln -sfn "prism-$beam_version" .venv/prism/prism
+fi

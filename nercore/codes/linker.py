@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import simple_icd_10_cm as icd
 import torch
 
 from nercore.codes.abbreviations import Abbreviations, load_usage
 from nercore.codes.encoder import TextEncoder
+from nercore.codes.icd import codeset
 from nercore.codes.index import CodeIndex, default_index
 from nercore.codes.terms import normalise
 from nercore.entity import Entity
@@ -73,12 +73,12 @@ def unspecified_child(code: str) -> str | None:
     organism"), if any: among the children whose text says ", unspecified", the one whose words
     are closest to the parent's, the last code on a tie. "E11.8 ... with unspecified
     complications" is not one."""
-    if icd.is_leaf(code):
+    if codeset().is_leaf(code):
         return None
-    parent = set(icd.get_description(code).lower().replace(",", " ").split())
+    parent = set(codeset().get_description(code).lower().replace(",", " ").split())
     best, best_key = None, None
-    for child in icd.get_children(code):
-        text = icd.get_description(child).lower()
+    for child in codeset().get_children(code):
+        text = codeset().get_description(child).lower()
         if ", unspecified" not in text:
             continue
         words = set(text.replace(",", " ").split())
@@ -233,7 +233,7 @@ class CodeLinker:
         if self.ranking.unspecified_child:
             order = _with_unspecified_children(order)
         return tuple(
-            CodeCandidate(code, icd.get_description(code), round(score, 6), icd.is_leaf(code))
+            CodeCandidate(code, codeset().get_description(code), round(score, 6), codeset().is_leaf(code))
             for code, score in order[: self.k]
         )
 

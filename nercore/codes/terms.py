@@ -20,7 +20,7 @@ from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
 
-import simple_icd_10_cm as icd
+from nercore.codes.icd import codeset
 
 DOID_RESOURCE = "data/doid_icd10cm.tsv"
 EXTERNAL_CAUSES = tuple("VWXY")
@@ -66,7 +66,7 @@ def icd_version() -> str:
 def in_scope(code: str, prefixes: Sequence[str] = ()) -> bool:
     """Whether the index covers ``code``: a category or subcategory without a 7th character,
     outside the external causes, and (when given) starting with one of ``prefixes``."""
-    if not icd.is_category_or_subcategory(code) or code.startswith(EXTERNAL_CAUSES):
+    if not codeset().is_category_or_subcategory(code) or code.startswith(EXTERNAL_CAUSES):
         return False
     if len(code.replace(".", "")) >= 7:
         return False
@@ -76,12 +76,12 @@ def in_scope(code: str, prefixes: Sequence[str] = ()) -> bool:
 def icd_terms(prefixes: Sequence[str] = ()) -> list[Term]:
     """Descriptions, inclusion terms and "includes" notes of every code in scope."""
     terms = []
-    for code in icd.get_all_codes(True):
+    for code in codeset().get_all_codes(True):
         if not in_scope(code, prefixes):
             continue
-        terms.append(Term(icd.get_description(code), code, "icd_description"))
-        terms += [Term(t, code, "icd_inclusion") for t in icd.get_inclusion_term(code)]
-        terms += [Term(t, code, "icd_includes") for t in icd.get_includes(code)]
+        terms.append(Term(codeset().get_description(code), code, "icd_description"))
+        terms += [Term(t, code, "icd_inclusion") for t in codeset().get_inclusion_term(code)]
+        terms += [Term(t, code, "icd_includes") for t in codeset().get_includes(code)]
     return terms
 
 
@@ -140,7 +140,7 @@ def derive_doid(rows: Iterable[dict], version: str) -> tuple[list[str], int]:
         for xref in row["xrefs"].split("|"):
             if xref.startswith("ICD10CM:"):
                 code = xref.removeprefix("ICD10CM:")
-                if icd.is_valid_item(code):
+                if codeset().is_valid_item(code):
                     codes.append(code)
                 else:
                     dropped += 1

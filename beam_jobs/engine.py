@@ -1,0 +1,133 @@
+"""The runner the job goes to: checked before any worker starts, and its failures said in one line.
+
+On a cluster the pipeline goes to a runner in another process (Prism, Flink, Spark, Dataflow)
+over gRPC, and a failure comes back as a long gRPC or runner message, sometimes with a Go panic
+stack from the runner. The user gets one ``error:`` line that names the cause
+(``EngineFailed``); the full detail goes to a log file whose path the line gives.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import traceback
+from pathlib import Path
+
+import grpc
+from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions, StandardOptions
+
+from beam_jobs.summary import RunFailed
+
+log = logging.getLogger("beam_jobs.engine")
+PORTABLE_RUNNERS = ("portablerunner", "flinkrunner", "sparkrunner", "prismrunner")
+CONNECT_SECONDS = 10.0
+PRISM_ENV = "NERCORE_PRISM"  # a Prism binary to use for --runner PrismRunner without --prism_location
+
+
+class EngineFailed(RunFailed):
+    """The runner could not be reached, or it failed the job; nothing was published."""
+
+
+def runner_name(options: PipelineOptions) -> str:
+    runner = options.view_as(StandardOptions).runner
+    return (runner if isinstance(runner, str) else type(runner).__name__ if runner else "").lower()
+
+
+def job_endpoint(options: PipelineOptions) -> str | None:
+    """The job server the pipeline will be submitted to, when it is a separate process."""
+    endpoint = options.view_as(PortableOptions).job_endpoint
+    if runner_name(options) in PORTABLE_RUNNERS and endpoint and endpoint != "embed":
+        return endpoint
+    return None
+
+
+def check_job_endpoint(options: PipelineOptions, timeout: float = CONNECT_SECONDS) -> None:
+    """Fail before anything is submitted when ``--job_endpoint`` does not answer.
+
+    Raises:
+        EngineFailed: no gRPC server answers at the endpoint within ``timeout`` seconds.
+    """
+    endpoint = job_endpoint(options)
+    if endpoint is None:
+        return
+    channel = grpc.insecure_channel(endpoint)
+    try:
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+    except grpc.FutureTimeoutError:
+        raise EngineFailed(f"cannot reach the job server at {endpoint}") from None
+    finally:
+        channel.close()
+
+
+def prism_arguments(pipeline_args: list[str], environ: dict[str, str] | None = None) -> list[str]:
+    """``pipeline_args`` with ``--prism_location $NERCORE_PRISM`` added for ``--runner PrismRunner``
+    when no location is given (Beam would otherwise download a release binary from the network)."""
+    environ = os.environ if environ is None else environ
+    options = PipelineOptions(pipeline_args)
+    binary = environ.get(PRISM_ENV)
+    given = any(a == "--prism_location" or a.startswith("--prism_location=") for a in pipeline_args)
+    if runner_name(options) == "prismrunner" and binary and not given:
+        return [*pipeline_args, "--prism_location", binary]
+    return list(pipeline_args)
+
+
+# What the runners say, and the cause the user is told (first match wins).
+CAUSES = [
+    (re.compile(r"failed to connect to all addresses|connection refused|Connect Failed", re.I), "cannot reach {what}"),
+    (
+        re.compile(r"No module named '?([\w.]+)", re.I),
+        "the SDK workers lack the Python module {0} (install the project where the worker pool runs)",
+    ),
+    (
+        re.compile(
+            r"(SDK worker|worker) .*(disconnected|died|exited|terminated|killed)|send on closed channel|"
+            r"Stream removed|EOF|Socket closed|worker.*crash",
+            re.I,
+        ),
+        "an SDK worker disconnected",
+    ),
+    (re.compile(r"DEADLINE_EXCEEDED|timed out|timeout", re.I), "the runner timed out"),
+]
+
+
+def cause(err: BaseException, endpoint: str | None = None) -> str:
+    """A short cause for a runner failure, from the exception chain's messages (no element data:
+    only the matched pattern, or the exception's type, is repeated)."""
+    text = "\n".join(str(e) for e in chain(err))
+    stage = re.search(r"\b(stage-\d+)\b|while running '([^']{1,80})'", text)
+    where = f" ({stage.group(1) or 'step ' + stage.group(2)})" if stage else ""
+    for pattern, said in CAUSES:
+        match = pattern.search(text)
+        if match:
+            what = f"the job server at {endpoint}" if endpoint else "the runner"
+            return said.format(*match.groups(), what=what) + where
+    return f"{type(err).__name__}{where}"
+
+
+def chain(err: BaseException) -> list[BaseException]:
+    out, seen = [], set()
+    while err is not None and id(err) not in seen:
+        out.append(err)
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return out
+
+
+def detail_log(run_id: str, err: BaseException) -> Path:
+    """Write the failure's full traceback to a log file of the run; its path."""
+    folder = Path(tempfile.gettempdir()) / "clinical-ner"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run_id}.log"
+    path.write_text("".join(traceback.format_exception(err)), encoding="utf-8")
+    return path
+
+
+def engine_failed(err: BaseException, run_id: str, options: PipelineOptions) -> EngineFailed:
+    """The one-line error for a runner failure; the detail is logged to a file first."""
+    path = detail_log(run_id, err)
+    log.debug("runner failure of run %s: detail in %s", run_id, path)
+    return EngineFailed(
+        f"the runner failed the job: {cause(err, job_endpoint(options))}; nothing published (detail: {path})"
+    )
