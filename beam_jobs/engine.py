@@ -81,6 +81,11 @@ CAUSES = [
         "the SDK workers lack the Python module {0} (install the project where the worker pool runs)",
     ),
     (
+        re.compile(r"didn't get control connection .* after (\w+)", re.I),
+        "no SDK worker connected within {0} (does the worker pool start workers with a Python that has the project "
+        "installed? It uses the python first on its PATH)",
+    ),
+    (
         re.compile(
             r"(SDK worker|worker) .*(disconnected|died|exited|terminated|killed)|send on closed channel|"
             r"Stream removed|EOF|Socket closed|worker.*crash",

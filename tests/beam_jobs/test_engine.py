@@ -29,6 +29,12 @@ def failure(message: str) -> RuntimeError:
             "the SDK workers lack the Python module apache_beam (install the project where the worker pool runs)",
         ),
         ("StatusCode.UNAVAILABLE failed to connect to all addresses", "cannot reach the runner"),
+        (
+            "jobFailed job-001[job]: prism worker[job-001[job]_ref_Environment_default_environment_1] didn't get "
+            "control connection to localhost:18073 after 1m0s",
+            "no SDK worker connected within 1m0s (does the worker pool start workers with a Python that has the "
+            "project installed? It uses the python first on its PATH)",
+        ),
         ("something no runner has said before", "RuntimeError"),
     ],
 )
