@@ -10,5 +10,6 @@ notes=sample_data/notes.parquet
 out=output/sample_run
 .venv/bin/python -m beam_jobs.samples "$notes" >/dev/null
 echo "[run] tagging $notes -> $out"
-.venv/bin/python -m beam_jobs.tag_notes --input "$notes" --output "$out" --passthrough patient_id,note_type "$@" 2> >(grep -v -e "^WARNING:root" >&2)
+.venv/bin/python -m beam_jobs.tag_notes --input "$notes" --output "$out" --passthrough patient_id,note_type "$@"
 .venv/bin/python -m beam_jobs.show "$out" "$notes"
+echo "[run] report: $PWD/$out/report.html"

@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from beam_jobs.drift import DEFAULT_TOLERANCE
+
 
 @dataclass(frozen=True)
 class JobConfig:
@@ -32,8 +34,15 @@ class JobConfig:
     codes: bool = True
     codes_k: int = 5
     code_index: str | None = None
+    max_drift: float | None = None
+    accept_drift: bool = False
+    drift_tolerance: float = DEFAULT_TOLERANCE
 
     def __post_init__(self) -> None:
+        if self.max_drift is not None and not self.max_drift > 0:
+            raise ValueError(f"expected --max-drift > 0 (a relative change, e.g. 0.3), got {self.max_drift}")
+        if not self.drift_tolerance > 0:
+            raise ValueError(f"expected --drift-tolerance > 0, got {self.drift_tolerance}")
         if not self.inputs:
             raise ValueError("expected at least one --input, got none")
         if not self.output:
@@ -173,6 +182,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model-copies", type=int, default=None, help="exact number of model copies per machine (e.g. one per GPU)"
     )
+    p.add_argument(
+        "--max-drift",
+        type=float,
+        default=None,
+        help="refuse to publish (exit 1, previous output kept) when a flagged rate moved by more than this relative "
+        "change against the previous published run, e.g. 0.3 (default: off; report.html shows the comparison)",
+    )
+    p.add_argument(
+        "--accept-drift",
+        action="store_true",
+        help="publish even if --max-drift is exceeded, and record in the summary and report that it was accepted",
+    )
+    p.add_argument(
+        "--drift-tolerance",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        help="relative change beyond which the report flags a rate (default: %(default)s)",
+    )
     return p
 
 
@@ -202,5 +229,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[JobConfig, list[str]]:
         codes=args.codes,
         codes_k=args.codes_k,
         code_index=args.code_index,
+        max_drift=args.max_drift,
+        accept_drift=args.accept_drift,
+        drift_tolerance=args.drift_tolerance,
     )
     return config, pipeline_args

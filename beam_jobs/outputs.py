@@ -33,7 +33,8 @@ SUMMARY_FILE = "summary.json"
 COUNTS_FILE = "_counts.json"
 LATEST_FILE = "LATEST.json"
 RUNS_FOLDER = "runs"
-OUR_PREFIXES = ("entities-", "codes-", "rejects-", SUMMARY_FILE, LATEST_FILE, RUNS_FOLDER)
+REPORT_FILE = "report.html"
+OUR_PREFIXES = ("entities-", "codes-", "rejects-", SUMMARY_FILE, REPORT_FILE, LATEST_FILE, RUNS_FOLDER)
 PUBLISH_MODES = ("auto", "swap", "versioned")
 
 

@@ -10,6 +10,7 @@ import beam_jobs
 from beam_jobs.handler import METRICS_NAMESPACE
 from beam_jobs.notes import REASON_INFERENCE
 from beam_jobs.outputs import COUNTS_FILE, SUMMARY_FILE, read_json, write_json
+from beam_jobs.run_stats import rates
 
 
 class RunFailed(RuntimeError):
@@ -87,6 +88,8 @@ def summarise(
         "run_id": run_id,
         "output": tables,
     }
+    summary["stats"] = counts.get("stats", {})
+    summary["rates"] = rates(summary["stats"], summary["notes_read"], summary["notes_rejected"])
     problems = publish_problems(summary, max_failed_fraction)
     if problems:
         raise RunFailed("; ".join(problems) + ": output not published, the previous output is unchanged")

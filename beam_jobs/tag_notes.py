@@ -31,14 +31,16 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 import beam_jobs
 from beam_jobs.config import JobConfig, parse_args
-from beam_jobs.engine import EngineFailed, check_job_endpoint, engine_failed, prism_arguments
+from beam_jobs.engine import EngineFailed, check_job_endpoint, engine_failed, prism_arguments, runner_name
 from beam_jobs.handler import METRICS_NAMESPACE, TaggerModelHandler
 from beam_jobs.inputs import BatchReader, Columns, InputPlan, plan_inputs
 from beam_jobs.note_batch import NOTE_BATCH_CHARS, NoteBatch
 from beam_jobs.notes import batch_faults, duplicate_verdicts, reject, row_keys
 from beam_jobs.outputs import COUNTS_FILE, OutputLayout, check_output_folder, delete_tree, discard, publish, write_json
 from beam_jobs.progress import ProgressMonitor, WorkerProgress, progress_folder
+from beam_jobs.review import review
 from beam_jobs.rows import TableColumns, add_entities
+from beam_jobs.run_stats import RunStats
 from beam_jobs.summary import MergeCounts, RunFailed, count_reject, format_summary, summarise
 from beam_jobs.writer import WriteTable, commit_run, record_written
 from nercore.codes.index import check_index, default_index
@@ -145,6 +147,7 @@ class ToEntityBatches(beam.DoFn):
         self._codes = TableColumns(CODES_SCHEMA)
         self._counts = Counter()
         self._by = {"entities_by_type": Counter(), "entities_by_negation": Counter(), "notes_by_precision": Counter()}
+        self._stats = RunStats()
 
     def process(self, item):
         notes, results = item
@@ -155,6 +158,7 @@ class ToEntityBatches(beam.DoFn):
         coded = add_entities(
             self._entities, self._codes, notes, results, self._passthrough, self._model_name, self._pipeline_version
         )
+        self._stats.add(notes.texts, results)
         for result in tagged:
             self._by["entities_by_type"].update(e.entity_type for e in result.entities)
             self._by["entities_by_negation"].update(e.negation or "not_computed" for e in result.entities)
@@ -192,6 +196,7 @@ class ToEntityBatches(beam.DoFn):
                 k: self._counts[k] for k in ("notes_tagged", "entities", "entities_with_code", "windows", "tokens")
             }
             record.update({k: dict(v) for k, v in self._by.items()})
+            record["stats"] = self._stats.as_record()
             yield TaggedOutput("counts", WindowedValue(record, timestamp, window))
 
 
@@ -390,6 +395,8 @@ def run_config(
             max_failed_fraction=config.max_failed_fraction,
             seconds=time.time() - started,
         )
+        summary["runner"] = runner_name(options) or "fnapirunner (default)"
+        summary = review(summary, config, layout.staging)
         publish(layout)
         published = True
     finally:

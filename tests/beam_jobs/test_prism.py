@@ -30,7 +30,7 @@ from beam_jobs.samples import sample_rows
 from beam_jobs.tag_notes import run
 from tests.beam_jobs.engines import cluster, prism_binary, venv_env
 
-VOLATILE = ("run_id", "output", "seconds")  # differ between any two runs
+VOLATILE = ("run_id", "output", "seconds", "runner")  # differ between any two runs (runner: by design)
 
 
 def adversarial_rows() -> list[dict]:

@@ -1,0 +1,39 @@
+"""Before publishing: the night against the previous published one, the drift gate, and the report."""
+
+from __future__ import annotations
+
+from apache_beam.io.filesystems import FileSystems
+
+from beam_jobs.config import JobConfig
+from beam_jobs.drift import compare, compare_summaries, drift_problem
+from beam_jobs.outputs import SUMMARY_FILE, published_folder, read_json, write_json
+from beam_jobs.report import write_report
+from beam_jobs.summary import RunFailed
+
+
+def previous_summary(output: str) -> dict | None:
+    """The summary of the run now published at ``output``, or None (first run, nothing published)."""
+    path = f"{published_folder(output)}/{SUMMARY_FILE}"
+    return read_json(path) if FileSystems.exists(path) else None
+
+
+def review(summary: dict, config: JobConfig, staging: str) -> dict:
+    """Compare with the previous published run, apply ``--max-drift``, and write the final
+    ``summary.json`` and ``report.html`` into ``staging``.
+
+    Raises:
+        RunFailed: a rate moved by more than ``--max-drift`` and ``--accept-drift`` is not given.
+    """
+    previous = previous_summary(config.output)
+    if previous is not None:
+        comparison = compare_summaries(summary, previous, config.drift_tolerance)
+        if config.max_drift is not None:
+            changes = compare(summary.get("rates", {}), previous.get("rates", {}), config.drift_tolerance)
+            problem = drift_problem(changes, config.max_drift, comparison["model_changed"])
+            if problem and not config.accept_drift:
+                raise RunFailed(problem)
+            comparison["drift_accepted"] = problem is not None
+        summary["comparison"] = comparison
+    write_json(f"{staging}/{SUMMARY_FILE}", summary)
+    write_report(staging, summary)
+    return summary

@@ -1,0 +1,98 @@
+"""What a night looked like, as counts that add up across bundles: the figures of the run report.
+
+Workers count per bundle (``RunStats.add``, called with each tagged batch) and the pipeline sums
+the records like every other count (``summary.merge_counts``). Only counts leave a worker: entity
+types, context values, section names, ICD-10-CM codes and histogram bins, never a note's text or
+id. ``rates`` turns the summed counts into the rates that the report shows and that the drift
+check compares between nights.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from nercore.tagging.tagger import TagResult
+
+SCORE_BINS = 20  # score histogram: bins of 0.05 over [0, 1]
+DENSITY_STEP = 5.0  # entities per 1,000 characters, per note: bins of 5
+DENSITY_BINS = 40  # the last bin holds everything above 195 per 1,000 characters
+CONTEXT_FIELDS = ("negation", "temporality", "experiencer")
+NO_SECTION = "(none)"
+
+
+def score_bin(score: float) -> str:
+    return str(min(SCORE_BINS - 1, max(0, int(score * SCORE_BINS))))
+
+
+def density_bin(entities: int, chars: int) -> str:
+    per_thousand = 1000.0 * entities / max(chars, 1)
+    return str(min(DENSITY_BINS - 1, int(per_thousand // DENSITY_STEP)))
+
+
+class RunStats:
+    """Counts of one bundle's tagged notes (``add``), as a nested dict of ints (``as_record``)."""
+
+    def __init__(self) -> None:
+        self.chars = 0
+        self.by_type: dict[str, Counter] = {}
+        self.sections: Counter = Counter()
+        self.density: Counter = Counter()
+        self.codes: Counter = Counter()
+
+    def add(self, texts: Sequence[str], results: Sequence[TagResult | str]) -> None:
+        """Count the tagged notes of a batch (``results[i]`` is note ``i``'s; a str is a failure)."""
+        for text, result in zip(texts, results):
+            if isinstance(result, str):
+                continue
+            self.chars += len(text)
+            self.density[density_bin(len(result.entities), len(text))] += 1
+            for e in result.entities:
+                counts = self.by_type.setdefault(e.entity_type, Counter())
+                counts["n"] += 1
+                counts[f"score_bin:{score_bin(e.score)}"] += 1
+                counts["score_sum_micro"] += int(round(e.score * 1e6))  # ints add up exactly in any order
+                for field in CONTEXT_FIELDS:
+                    counts[f"{field}:{getattr(e, field) or 'not_computed'}"] += 1
+                self.sections[e.section or NO_SECTION] += 1
+                if e.icd10cm_code is not None:
+                    counts["coded"] += 1
+                    counts[f"code_score_bin:{score_bin(e.icd10cm_score or 0.0)}"] += 1
+                    if e.negation == "affirmed" and e.experiencer == "patient" and e.temporality != "hypothetical":
+                        self.codes[e.icd10cm_code] += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.chars or self.density)
+
+    def as_record(self) -> dict:
+        return {
+            "chars_tagged": self.chars,
+            "by_type": {t: dict(c) for t, c in self.by_type.items()},
+            "sections": dict(self.sections),
+            "density_bins": dict(self.density),
+            "affirmed_patient_codes": dict(self.codes),
+        }
+
+
+def share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def rates(stats: dict, notes_read: int, notes_rejected: int) -> dict[str, float]:
+    """The night's headline rates, by name: what the report shows side by side with the previous
+    night's and what ``--max-drift`` checks."""
+    by_type = stats.get("by_type", {})
+    chars = stats.get("chars_tagged", 0)
+    entities = sum(c.get("n", 0) for c in by_type.values())
+    out: dict[str, float] = {}
+    for entity_type, counts in sorted(by_type.items()):
+        n = counts.get("n", 0)
+        out[f"{entity_type} entities per 1,000 characters"] = 1000.0 * share(n, chars)
+        out[f"{entity_type} mean score"] = share(counts.get("score_sum_micro", 0), n) / 1e6
+    negated = sum(c.get("negation:negated", 0) for c in by_type.values())
+    out["negated share"] = share(negated, entities)
+    disease = by_type.get("Disease", {})
+    out["Disease coded share"] = share(disease.get("coded", 0), disease.get("n", 0))
+    out["reject rate"] = share(notes_rejected, notes_read)
+    out["unknown-section share"] = share(stats.get("sections", {}).get(NO_SECTION, 0), entities)
+    return out
