@@ -89,15 +89,14 @@ def drift_problem(changes: list[Change], max_drift: float, model_changed: bool) 
     )
 
 
-def compare_summaries(
-    summary: dict, previous: dict, tolerance: float = DEFAULT_TOLERANCE, accepted: bool = False
-) -> dict:
-    """The comparison record of a run's summary against a previous run's (``comparison_record``)."""
+def compare_summaries(summary: dict, previous: dict, tolerance: float = DEFAULT_TOLERANCE) -> dict:
+    """The comparison record of a run's summary against a previous run's (``python -m beam_jobs.report
+    --compare-to``)."""
     changes = compare(summary.get("rates", {}), previous.get("rates", {}), tolerance)
     return comparison_record(
         changes,
         previous_run=previous.get("run_id"),
         tolerance=tolerance,
-        accepted=accepted,
+        accepted=False,
         model_changed=previous.get("model_version") != summary.get("model_version"),
     )

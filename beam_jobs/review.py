@@ -5,7 +5,7 @@ from __future__ import annotations
 from apache_beam.io.filesystems import FileSystems
 
 from beam_jobs.config import JobConfig
-from beam_jobs.drift import compare, compare_summaries, drift_problem
+from beam_jobs.drift import compare, comparison_record, drift_problem
 from beam_jobs.outputs import SUMMARY_FILE, published_folder, read_json, write_json
 from beam_jobs.report import write_report
 from beam_jobs.summary import RunFailed
@@ -26,14 +26,18 @@ def review(summary: dict, config: JobConfig, staging: str) -> dict:
     """
     previous = previous_summary(config.output)
     if previous is not None:
-        comparison = compare_summaries(summary, previous, config.drift_tolerance)
-        if config.max_drift is not None:
-            changes = compare(summary.get("rates", {}), previous.get("rates", {}), config.drift_tolerance)
-            problem = drift_problem(changes, config.max_drift, comparison["model_changed"])
-            if problem and not config.accept_drift:
-                raise RunFailed(problem)
-            comparison["drift_accepted"] = problem is not None
-        summary["comparison"] = comparison
+        changes = compare(summary.get("rates", {}), previous.get("rates", {}), config.drift_tolerance)
+        model_changed = previous.get("model_version") != summary.get("model_version")
+        problem = None if config.max_drift is None else drift_problem(changes, config.max_drift, model_changed)
+        if problem and not config.accept_drift:
+            raise RunFailed(problem)
+        summary["comparison"] = comparison_record(
+            changes,
+            previous_run=previous.get("run_id"),
+            model_changed=model_changed,
+            tolerance=config.drift_tolerance,
+            accepted=problem is not None,
+        )
     write_json(f"{staging}/{SUMMARY_FILE}", summary)
     write_report(staging, summary)
     return summary

@@ -61,6 +61,17 @@ class RunStats:
                     if e.negation == "affirmed" and e.experiencer == "patient" and e.temporality != "hypothetical":
                         self.codes[e.icd10cm_code] += 1
 
+    def entities_by_type(self) -> dict[str, int]:
+        return {t: c["n"] for t, c in self.by_type.items() if c["n"]}
+
+    def entities_by(self, field: str) -> dict[str, int]:
+        """Entities by the value of a context field (``not_computed`` without context), all types together."""
+        out: Counter = Counter()
+        prefix = f"{field}:"
+        for counts in self.by_type.values():
+            out.update({k[len(prefix) :]: v for k, v in counts.items() if k.startswith(prefix)})
+        return dict(out)
+
     def __bool__(self) -> bool:
         return bool(self.chars or self.density)
 

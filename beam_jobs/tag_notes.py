@@ -146,8 +146,8 @@ class ToEntityBatches(beam.DoFn):
         self._entities = TableColumns(self._entity_schema, self._passthrough)
         self._codes = TableColumns(CODES_SCHEMA)
         self._counts = Counter()
-        self._by = {"entities_by_type": Counter(), "entities_by_negation": Counter(), "notes_by_precision": Counter()}
-        self._stats = RunStats()
+        self._precision = Counter()
+        self._stats = RunStats()  # also the counts by type and by negation (summary.json keeps both)
 
     def process(self, item):
         notes, results = item
@@ -159,10 +159,7 @@ class ToEntityBatches(beam.DoFn):
             self._entities, self._codes, notes, results, self._passthrough, self._model_name, self._pipeline_version
         )
         self._stats.add(notes.texts, results)
-        for result in tagged:
-            self._by["entities_by_type"].update(e.entity_type for e in result.entities)
-            self._by["entities_by_negation"].update(e.negation or "not_computed" for e in result.entities)
-            self._by["notes_by_precision"][result.precision or "unknown"] += 1
+        self._precision.update(result.precision or "unknown" for result in tagged)
         self._counts.update(
             {
                 "notes_tagged": len(tagged),
@@ -190,12 +187,15 @@ class ToEntityBatches(beam.DoFn):
         if self._counts:
             for name, metric in self._metrics.items():
                 metric.inc(self._counts[name])
-            for entity_type, n in self._by["entities_by_type"].items():
+            by_type = self._stats.entities_by_type()
+            for entity_type, n in by_type.items():
                 Metrics.counter(METRICS_NAMESPACE, f"entities_{entity_type}").inc(n)
             record = {
                 k: self._counts[k] for k in ("notes_tagged", "entities", "entities_with_code", "windows", "tokens")
             }
-            record.update({k: dict(v) for k, v in self._by.items()})
+            record["entities_by_type"] = by_type
+            record["entities_by_negation"] = self._stats.entities_by("negation")
+            record["notes_by_precision"] = dict(self._precision)
             record["stats"] = self._stats.as_record()
             yield TaggedOutput("counts", WindowedValue(record, timestamp, window))
 
