@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from itertools import repeat
 
 from nercore.tagging.tagger import TagResult
 
@@ -31,54 +32,71 @@ def density_bin(entities: int, chars: int) -> str:
 
 
 class RunStats:
-    """Counts of one bundle's tagged notes (``add``), as a nested dict of ints (``as_record``)."""
+    """Counts of one bundle's tagged notes (``add``), as a nested dict of ints (``as_record``).
+
+    Counted with ``Counter.update`` over generators of keys (its loop runs in C): about a
+    microsecond per entity, against seven for a dict update per field and entity.
+    """
 
     def __init__(self) -> None:
         self.chars = 0
-        self.by_type: dict[str, Counter] = {}
+        self.types: Counter = Counter()  # type → entities
+        self.keyed: Counter = Counter()  # (type, field, value) → entities
+        self.score_sums: Counter = Counter()  # type → sum of scores in millionths (ints add up exactly)
         self.sections: Counter = Counter()
         self.density: Counter = Counter()
         self.codes: Counter = Counter()
 
     def add(self, texts: Sequence[str], results: Sequence[TagResult | str]) -> None:
         """Count the tagged notes of a batch (``results[i]`` is note ``i``'s; a str is a failure)."""
-        for text, result in zip(texts, results):
-            if isinstance(result, str):
-                continue
-            self.chars += len(text)
-            self.density[density_bin(len(result.entities), len(text))] += 1
-            for e in result.entities:
-                counts = self.by_type.setdefault(e.entity_type, Counter())
-                counts["n"] += 1
-                counts[f"score_bin:{score_bin(e.score)}"] += 1
-                counts["score_sum_micro"] += int(round(e.score * 1e6))  # ints add up exactly in any order
-                for field in CONTEXT_FIELDS:
-                    counts[f"{field}:{getattr(e, field) or 'not_computed'}"] += 1
-                self.sections[e.section or NO_SECTION] += 1
-                if e.icd10cm_code is not None:
-                    counts["coded"] += 1
-                    counts[f"code_score_bin:{score_bin(e.icd10cm_score or 0.0)}"] += 1
-                    if e.negation == "affirmed" and e.experiencer == "patient" and e.temporality != "hypothetical":
-                        self.codes[e.icd10cm_code] += 1
+        tagged = [(t, r) for t, r in zip(texts, results) if not isinstance(r, str)]
+        self.chars += sum(len(t) for t, _ in tagged)
+        self.density.update(density_bin(len(r.entities), len(t)) for t, r in tagged)
+        entities = [e for _, r in tagged for e in r.entities]
+        types = [e.entity_type for e in entities]
+        self.types.update(types)
+        keyed = self.keyed  # keys (type, field, value), formatted once per key in as_record
+        scores = [e.score for e in entities]
+        keyed.update(
+            zip(types, repeat("score_bin"), (min(SCORE_BINS - 1, max(0, int(x * SCORE_BINS))) for x in scores))
+        )
+        for field in CONTEXT_FIELDS:
+            keyed.update(zip(types, repeat(field), (getattr(e, field) or "not_computed" for e in entities)))
+        for entity_type, score in zip(types, (int(round(x * 1e6)) for x in scores)):
+            self.score_sums[entity_type] += score
+        self.sections.update(e.section or NO_SECTION for e in entities)
+        coded = [e for e in entities if e.icd10cm_code is not None]
+        keyed.update((e.entity_type, "coded", None) for e in coded)
+        keyed.update((e.entity_type, "code_score_bin", int(score_bin(e.icd10cm_score or 0.0))) for e in coded)
+        self.codes.update(
+            e.icd10cm_code
+            for e in coded
+            if e.negation == "affirmed" and e.experiencer == "patient" and e.temporality != "hypothetical"
+        )
 
     def entities_by_type(self) -> dict[str, int]:
-        return {t: c["n"] for t, c in self.by_type.items() if c["n"]}
+        return dict(self.types)
 
     def entities_by(self, field: str) -> dict[str, int]:
         """Entities by the value of a context field (``not_computed`` without context), all types together."""
         out: Counter = Counter()
-        prefix = f"{field}:"
-        for counts in self.by_type.values():
-            out.update({k[len(prefix) :]: v for k, v in counts.items() if k.startswith(prefix)})
+        for (_, name, value), n in self.keyed.items():
+            if name == field:
+                out[value] += n
         return dict(out)
 
     def __bool__(self) -> bool:
         return bool(self.chars or self.density)
 
     def as_record(self) -> dict:
+        by_type: dict[str, dict[str, int]] = {
+            t: {"n": n, "score_sum_micro": self.score_sums[t]} for t, n in self.types.items()
+        }
+        for (entity_type, name, value), n in self.keyed.items():
+            by_type[entity_type][name if value is None else f"{name}:{value}"] = n
         return {
             "chars_tagged": self.chars,
-            "by_type": {t: dict(c) for t, c in self.by_type.items()},
+            "by_type": by_type,
             "sections": dict(self.sections),
             "density_bins": dict(self.density),
             "affirmed_patient_codes": dict(self.codes),
