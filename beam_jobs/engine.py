@@ -75,6 +75,8 @@ def prism_arguments(pipeline_args: list[str], environ: dict[str, str] | None = N
 
 # What the runners say, and the cause the user is told (first match wins).
 CAUSES = [
+    # Our own errors raised inside a worker carry no note data: their message is the cause.
+    (re.compile(r"ModelVersionError: ([^\n\[]{1,300})"), "a worker refused the model: {0}"),
     (re.compile(r"failed to connect to all addresses|connection refused|Connect Failed", re.I), "cannot reach {what}"),
     (
         re.compile(r"No module named '?([\w.]+)", re.I),
@@ -107,7 +109,7 @@ def cause(err: BaseException, endpoint: str | None = None) -> str:
         match = pattern.search(text)
         if match:
             what = f"the job server at {endpoint}" if endpoint else "the runner"
-            return said.format(*match.groups(), what=what) + where
+            return said.format(*((g or "").strip() for g in match.groups()), what=what) + where
     return f"{type(err).__name__}{where}"
 
 

@@ -35,6 +35,12 @@ def failure(message: str) -> RuntimeError:
             "no SDK worker connected within 1m0s (does the worker pool start workers with a Python that has the "
             "project installed? It uses the python first on its PATH)",
         ),
+        (
+            "Pipeline failed: ModelVersionError: model /m is version 1, expected 2 (the version the run was launched "
+            "with) [while running 'TagNotes/Tag']",
+            "a worker refused the model: model /m is version 1, expected 2 (the version the run was launched with) "
+            "(step TagNotes/Tag)",
+        ),
         ("something no runner has said before", "RuntimeError"),
     ],
 )
