@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -189,3 +190,10 @@ def test_a_real_browser_renders_the_report_offline_with_its_charts(tmp_path):
     dom = subprocess.run([browser, *offline, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
     sizes = re.findall(r'<svg[^>]*width="([\d.]+)pt" height="([\d.]+)pt"', dom)
     assert len(sizes) == 8 and all(float(w) > 0 and float(h) > 0 for w, h in sizes)
+
+
+def test_workers_do_not_import_matplotlib():
+    """Every worker imports the job's module; only the launcher draws the report."""
+    code = "import sys, beam_jobs.tag_notes; print('matplotlib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr[-2000:]
