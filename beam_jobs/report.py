@@ -22,7 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from beam_jobs.drift import compare_summaries
 from beam_jobs.outputs import REPORT_FILE, SUMMARY_FILE, published_folder, read_json
-from beam_jobs.run_stats import CONTEXT_FIELDS, DENSITY_BINS, DENSITY_STEP, SCORE_BINS
+from beam_jobs.run_stats import CONTEXT_FIELDS, DENSITY_BINS, DENSITY_STEP, SCORE_BINS, share
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -95,10 +95,6 @@ def shares_chart(stats: dict) -> str:
         if values:  # a night without entities has nothing to label
             ax.legend(fontsize="small")
     return svg(fig)
-
-
-def share(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[object]], flagged: Sequence[bool] = ()) -> str:

@@ -85,9 +85,6 @@ class RunStats:
                 out[value] += n
         return dict(out)
 
-    def __bool__(self) -> bool:
-        return bool(self.chars or self.density)
-
     def as_record(self) -> dict:
         by_type: dict[str, dict[str, int]] = {
             t: {"n": n, "score_sum_micro": self.score_sums[t]} for t, n in self.types.items()
