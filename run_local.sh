@@ -8,8 +8,8 @@ bash scripts/setup_env.sh
 export TOKENIZERS_PARALLELISM=false
 notes=sample_data/notes.parquet
 out=output/sample_run
-.venv/bin/python -m beam_jobs.samples "$notes" >/dev/null
+.venv/bin/python -m job_core.samples "$notes" >/dev/null
 echo "[run] tagging $notes -> $out"
 .venv/bin/python -m beam_jobs.tag_notes --input "$notes" --output "$out" --passthrough patient_id,note_type "$@"
-.venv/bin/python -m beam_jobs.show "$out" "$notes"
+.venv/bin/python -m job_core.show "$out" "$notes"
 echo "[run] report: $PWD/$out/report.html"

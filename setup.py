@@ -1,8 +1,11 @@
-"""Install the clinical NER project: nercore (tagger), beam_jobs (pipelines), schemas."""
+"""Install the clinical NER project: nercore (tagger), job_core (the job, engine-free), beam_jobs and spark_jobs
+(its engines), schemas."""
 
 from pathlib import Path
 
 from setuptools import find_packages, setup
+
+PACKAGES = ("nercore", "job_core", "beam_jobs", "spark_jobs", "schemas")
 
 
 def read_requirements() -> list[str]:
@@ -18,7 +21,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["nercore", "nercore.*", "beam_jobs", "beam_jobs.*", "schemas", "schemas.*"]),
+    packages=find_packages(include=[f"{p}{s}" for p in PACKAGES for s in ("", ".*")]),
     package_data={
         "nercore": ["default_model/*"],
         "nercore.context": ["data/*.tsv"],
@@ -27,7 +30,10 @@ setup(
     include_package_data=True,
     install_requires=read_requirements(),
     extras_require={
-        "dev": ["pytest>=7", "ruff>=0.5"],
+        "dev": ["pytest>=7", "ruff>=0.5", "duckdb>=1.0"],  # duckdb: the warehouse tests read the tables as users do
+        # The native Spark job (spark_jobs/): pinned to the 4.x it is tested on; pyspark holds the whole
+        # engine (489 MB of jars) and runs on Java 17.
+        "spark": ["pyspark==4.1.1"],
         "gcs": ["smart-open[gcs]>=6"],
         "s3": ["smart-open[s3]>=6"],
     },

@@ -11,23 +11,16 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
-import traceback
-from pathlib import Path
 
 import grpc
 from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions, StandardOptions
 
-from beam_jobs.summary import RunFailed
+from job_core.failures import EngineFailed, cause, detail_log
 
 log = logging.getLogger("beam_jobs.engine")
 PORTABLE_RUNNERS = ("portablerunner", "flinkrunner", "sparkrunner", "prismrunner")
 CONNECT_SECONDS = 10.0
 PRISM_ENV = "NERCORE_PRISM"  # a Prism binary to use for --runner PrismRunner without --prism_location
-
-
-class EngineFailed(RunFailed):
-    """The runner could not be reached, or it failed the job; nothing was published."""
 
 
 def runner_name(options: PipelineOptions) -> str:
@@ -99,36 +92,9 @@ CAUSES = [
 ]
 
 
-def cause(err: BaseException, endpoint: str | None = None) -> str:
-    """A short cause for a runner failure, from the exception chain's messages (no element data:
-    only the matched pattern, or the exception's type, is repeated)."""
-    text = "\n".join(str(e) for e in chain(err))
-    stage = re.search(r"\b(stage-\d+)\b|while running '([^']{1,80})'", text)
-    where = f" ({stage.group(1) or 'step ' + stage.group(2)})" if stage else ""
-    for pattern, said in CAUSES:
-        match = pattern.search(text)
-        if match:
-            what = f"the job server at {endpoint}" if endpoint else "the runner"
-            return said.format(*((g or "").strip() for g in match.groups()), what=what) + where
-    return f"{type(err).__name__}{where}"
-
-
-def chain(err: BaseException) -> list[BaseException]:
-    out, seen = [], set()
-    while err is not None and id(err) not in seen:
-        out.append(err)
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
-    return out
-
-
-def detail_log(run_id: str, err: BaseException) -> Path:
-    """Write the failure's full traceback to a log file of the run; its path."""
-    folder = Path(tempfile.gettempdir()) / "clinical-ner"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{run_id}.log"
-    path.write_text("".join(traceback.format_exception(err)), encoding="utf-8")
-    return path
+def runner_cause(err: BaseException, endpoint: str | None = None) -> str:
+    """``failures.cause`` with a Beam runner's patterns."""
+    return cause(err, CAUSES, f"the job server at {endpoint}" if endpoint else "the runner")
 
 
 def engine_failed(err: BaseException, run_id: str, options: PipelineOptions) -> EngineFailed:
@@ -136,5 +102,5 @@ def engine_failed(err: BaseException, run_id: str, options: PipelineOptions) -> 
     path = detail_log(run_id, err)
     log.debug("runner failure of run %s: detail in %s", run_id, path)
     return EngineFailed(
-        f"the runner failed the job: {cause(err, job_endpoint(options))}; nothing published (detail: {path})"
+        f"the runner failed the job: {runner_cause(err, job_endpoint(options))}; nothing published (detail: {path})"
     )

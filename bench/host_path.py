@@ -38,7 +38,7 @@ WORDS_PER_NOTE = 30
 
 def synthetic_notes(n: int, seed: int = 0) -> list[str]:
     """``n`` notes of 30 words drawn from the project's sample notes' vocabulary."""
-    from beam_jobs.samples import NOTES
+    from job_core.samples import NOTES
 
     pool = " ".join(t for _, t in NOTES).split()
     rng = random.Random(seed)

@@ -33,13 +33,13 @@ def load_notes(limit: int) -> list[str]:
     if MTSAMPLES.is_file():
         with open(MTSAMPLES, encoding="utf-8") as f:
             return [r["text"] for r in csv.DictReader(f) if r["text"].strip()][:limit]
-    from beam_jobs.samples import NOTES  # fallback: the project's synthetic notes, repeated
+    from job_core.samples import NOTES  # fallback: the project's synthetic notes, repeated
 
     return [t for _, t in NOTES] * (limit // len(NOTES) + 1)
 
 
 def synthetic_note(words: int) -> str:
-    from beam_jobs.samples import NOTES
+    from job_core.samples import NOTES
 
     pool = " ".join(t for _, t in NOTES).split()
     return " ".join(pool[i % len(pool)] for i in range(words))

@@ -19,6 +19,7 @@ RUN pip install --no-cache-dir -r /opt/clinical-ner/requirements.txt
 
 COPY setup.py MANIFEST.in README.md requirements.txt /opt/clinical-ner/
 COPY nercore /opt/clinical-ner/nercore
+COPY job_core /opt/clinical-ner/job_core
 COPY beam_jobs /opt/clinical-ner/beam_jobs
 COPY schemas /opt/clinical-ner/schemas
 RUN pip install --no-cache-dir /opt/clinical-ner

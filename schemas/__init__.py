@@ -3,7 +3,9 @@
 from schemas.tables import (
     CODES_SCHEMA,
     ENTITY_BASE_SCHEMA,
+    NOTE_CODES_SCHEMA,
     NOTE_REQUIRED_FIELDS,
+    NOTE_STATE_SCHEMA,
     REJECT_SCHEMA,
     SchemaError,
     check_note_schema,
@@ -13,7 +15,9 @@ from schemas.tables import (
 
 __all__ = [
     "ENTITY_BASE_SCHEMA",
+    "NOTE_CODES_SCHEMA",
     "NOTE_REQUIRED_FIELDS",
+    "NOTE_STATE_SCHEMA",
     "CODES_SCHEMA",
     "REJECT_SCHEMA",
     "SchemaError",

@@ -69,6 +69,34 @@ REJECT_SCHEMA = pa.schema(
 )
 
 
+# One row per tagged note: what an incremental night compares (``content_hash`` of the note's text and
+# passthrough values, and the model that tagged it); no text.
+NOTE_STATE_SCHEMA = pa.schema(
+    [
+        pa.field("note_id", pa.string(), nullable=False),
+        pa.field("content_hash", pa.string(), nullable=False),
+        pa.field("model_version", pa.string(), nullable=False),
+    ]
+)
+
+
+# One row per note and ICD-10-CM code, for coders (the rule: ``job_core.note_codes``).
+NOTE_CODES_SCHEMA = pa.schema(
+    [
+        pa.field("note_id", pa.string(), nullable=False),
+        pa.field("icd10cm_code", pa.string(), nullable=False),
+        pa.field("mentions", pa.int32(), nullable=False),
+        pa.field("historical_mentions", pa.int32(), nullable=False),
+        pa.field("best_score", pa.float32(), nullable=False),
+        pa.field("sections", pa.list_(pa.string()), nullable=False),
+        pa.field("first_start_char", pa.int64(), nullable=False),
+        pa.field("first_end_char", pa.int64(), nullable=False),
+        pa.field("entity_ids", pa.list_(pa.string()), nullable=False),
+        pa.field("model_version", pa.string(), nullable=False),
+    ]
+)
+
+
 class SchemaError(ValueError):
     """An input file's schema cannot be used; the message names the file and the column."""
 

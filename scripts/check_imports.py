@@ -1,13 +1,15 @@
 """Check the project's import graph: no cycles, and no function-local import of project code.
 
-``python scripts/check_imports.py [PACKAGE ...]`` (default: nercore beam_jobs spark_jobs schemas)
+``python scripts/check_imports.py [PACKAGE ...]`` (default: nercore job_core beam_jobs spark_jobs schemas)
 parses every module of the packages (nothing is imported or run) and fails, naming each fault, if
 
 - a function, method or class body imports a module of the project (a local import is how a cycle
   is usually hidden); local imports of third-party modules are allowed (optional or heavy ones);
 - the modules import each other in a cycle (module level, ``TYPE_CHECKING`` blocks left out);
 - the subpackages of a package import each other in a cycle (``nercore.tagging`` and
-  ``nercore.context`` may not both need the other; top-level modules count as their own unit).
+  ``nercore.context`` may not both need the other; top-level modules count as their own unit);
+- a module imports an engine's API outside that engine's adapter (``ENGINE_MODULES``): Beam only in
+  ``beam_jobs``, Spark only in ``spark_jobs``, so the core both engines share stays engine-free.
 
 Exit code 0 when clean, 1 with one line per fault otherwise. ``tests/test_imports.py`` runs it.
 """
@@ -22,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PACKAGES = ("nercore", "beam_jobs", "spark_jobs", "schemas")
+DEFAULT_PACKAGES = ("nercore", "job_core", "beam_jobs", "spark_jobs", "schemas")
+# An engine's API (top-level module) → the one package allowed to import it.
+ENGINE_MODULES = {"apache_beam": "beam_jobs", "grpc": "beam_jobs", "pyspark": "spark_jobs", "py4j": "spark_jobs"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,23 @@ def imports_of(path: Path, root: Path, known: set[str]) -> list[Import]:
     return found
 
 
+def engine_faults(path: Path, root: Path) -> list[str]:
+    """Imports of an engine's API (``ENGINE_MODULES``) from outside its adapter package."""
+    package = path.relative_to(root).parts[0]
+    faults = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [node.module]
+        for name in names:
+            owner = ENGINE_MODULES.get(name.split(".")[0])
+            if owner is not None and owner != package:
+                faults.append(f"{path.relative_to(root)}:{node.lineno}: {name} imported outside {owner}")
+    return faults
+
+
 def longest_known(target: str, known: set[str]) -> str | None:
     parts = target.split(".")
     for n in range(len(parts), 0, -1):
@@ -147,6 +168,7 @@ def check(packages: Iterable[str], root: Path = ROOT) -> list[str]:
     modules: dict[str, set[str]] = {m: set() for m in known}
     units: dict[str, set[str]] = {}
     for path in files:
+        faults += engine_faults(path, root)
         for imp in imports_of(path, root, known):
             if imp.local:
                 rel = path.relative_to(root)

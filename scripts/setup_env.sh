@@ -22,7 +22,7 @@ if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ requirements.txt -nt "$st
   else
     "${PIP[@]}" "torch==$TORCH_VERSION"
   fi
-  "${PIP[@]}" -e ".[dev]"
+  "${PIP[@]}" -e ".[dev,spark]"
   touch "$stamp"
 fi
 

@@ -70,3 +70,21 @@ def test_type_checking_imports_are_not_edges(tmp_path):
         },
     )
     assert checker.check(["pkg"], root=tmp_path) == []
+
+
+def test_an_engine_api_outside_its_adapter_is_a_fault(tmp_path):
+    checker = load_checker()
+    write(
+        tmp_path,
+        {
+            "job_core/__init__.py": "",
+            "job_core/a.py": "import json\nfrom apache_beam.io import filesystems\n",
+            "beam_jobs/__init__.py": "",
+            "beam_jobs/b.py": "import apache_beam as beam\ndef f():\n    import pyspark\n",
+        },
+    )
+    faults = checker.check(["job_core", "beam_jobs"], root=tmp_path)
+    assert sorted(faults) == [
+        "beam_jobs/b.py:3: pyspark imported outside spark_jobs",
+        "job_core/a.py:2: apache_beam.io imported outside beam_jobs",
+    ]

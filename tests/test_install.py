@@ -1,7 +1,9 @@
-"""A plain install runs the default job: wheel → fresh virtualenv → ``tag-notes`` on two notes.
+"""A plain install runs the default job: wheel → fresh virtualenv → ``tag-notes`` on two notes; with
+the ``spark`` extra, the Spark job on the same notes gives the same entities.
 
-The new virtualenv gets nothing from the test environment but torch and the packages torch needs
-(linked in through a ``.pth`` file, so the multi-GB build is not installed again); everything
+The new virtualenv gets nothing from the test environment but torch, pyspark and the packages they
+need (linked in through a ``.pth`` file, so the multi-GB torch build and Spark's 489 MB of jars are
+not installed again); everything
 else comes from the wheel's own metadata, resolved by pip offline from a wheelhouse of exactly
 the test environment's versions (built once per machine into ``.venv/wheelhouse`` by
 ``pip wheel --no-deps``). A dependency missing from the metadata therefore fails here, as it
@@ -54,12 +56,18 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, **kwargs)
 
 
-def link_torch(into: Path) -> set[str]:
-    """Symlink torch and what it needs (top-level files and metadata folders) into ``into``.
+LINKED = ("torch", "pyspark")
+
+
+def link_heavy(into: Path) -> set[str]:
+    """Symlink torch, pyspark and what they need (top-level files and metadata folders) into ``into``.
 
     Not setuptools: the new virtualenv has its own, which would shadow a linked one (it is
     installed from the wheelhouse at the test environment's version instead)."""
-    names = closure("torch", set()) - {"setuptools"}
+    names: set[str] = set()
+    for name in LINKED:
+        names = closure(name, names)
+    names -= {"setuptools"}
     into.mkdir()
     for dist in metadata.distributions():
         if canonical(dist.metadata["Name"]) not in names:
@@ -73,7 +81,7 @@ def link_torch(into: Path) -> set[str]:
 
 
 def build_wheelhouse(skip: set[str]) -> None:
-    """Wheels of every distribution of the test environment but torch's closure and this project."""
+    """Wheels of every distribution of the test environment but the linked closures and this project."""
     frozen = run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"]).stdout.splitlines()
     pins = [
         line for line in frozen if "==" in line and canonical(line.split("==")[0]) not in skip | {canonical(PROJECT)}
@@ -91,7 +99,7 @@ def test_a_plain_install_runs_the_default_job(tmp_path):
     if not hasattr(os, "symlink"):
         pytest.skip("needs symlinks")
     torch_site = tmp_path / "torch-site"
-    skip = link_torch(torch_site)
+    skip = link_heavy(torch_site)
     build_wheelhouse(skip)
     dist = tmp_path / "dist"
     built = run(
@@ -117,7 +125,8 @@ def test_a_plain_install_runs_the_default_job(tmp_path):
     site = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
     (site / "torch-from-test-env.pth").write_text(f"{torch_site}\n")
     installed = run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(WHEELHOUSE), str(wheel)]
+        [str(python), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(WHEELHOUSE)]
+        + [f"{wheel}[spark]"]
     )
     assert installed.returncode == 0, installed.stderr[-3000:]
 
@@ -143,3 +152,14 @@ def test_a_plain_install_runs_the_default_job(tmp_path):
     assert summary["notes_tagged"] == 2 and summary["notes_rejected"] == 0
     codes = list((work / "out").glob("codes-*.parquet"))
     assert codes and sum(pq.read_metadata(c).num_rows for c in codes) > 0
+
+    # The Spark job from the same install, on the same notes: the same entities.
+    spark = run(
+        [str(python), "-m", "spark_jobs.tag_notes", "--input", "notes.parquet", "--output", "out-spark"]
+        + ["--master", "local[1]"],
+        cwd=work,
+        env={**env, "PYSPARK_PYTHON": str(python)},
+    )
+    assert spark.returncode == 0, spark.stderr[-3000:]
+    on_spark = pq.read_table(next((work / "out-spark").glob("entities-*.parquet"))).to_pylist()
+    assert sorted(on_spark, key=lambda e: e["entity_id"]) == sorted(entities, key=lambda e: e["entity_id"])

@@ -13,8 +13,8 @@ from apache_beam.options.pipeline_options import (
     WorkerOptions,
 )
 
-from beam_jobs.config import parse_args
 from beam_jobs.handler import TaggerModelHandler
+from job_core.config import parse_args
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from beam_jobs.engine import EngineFailed, cause, check_job_endpoint, engine_failed, job_endpoint, prism_arguments
+from beam_jobs.engine import check_job_endpoint, engine_failed, job_endpoint, prism_arguments, runner_cause
+from job_core.failures import EngineFailed
 
 
 def failure(message: str) -> RuntimeError:
@@ -45,7 +46,7 @@ def failure(message: str) -> RuntimeError:
     ],
 )
 def test_runner_messages_become_one_cause(message, said):
-    assert cause(failure(message)) == said
+    assert runner_cause(failure(message)) == said
 
 
 def test_the_error_line_names_the_cause_and_the_detail_goes_to_a_file(tmp_path, monkeypatch):

@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beam_jobs.samples import sample_rows, write_sample_notes
-from beam_jobs.summary import format_summary
 from beam_jobs.tag_notes import main, run
+from job_core.samples import sample_rows, write_sample_notes
+from job_core.summary import format_summary
 from nercore import Tagger
 from schemas import CODES_SCHEMA, ENTITY_BASE_SCHEMA, REJECT_SCHEMA, SchemaError, entity_schema
 from tests.fakes import BOOM, FakeHandler
@@ -242,11 +242,12 @@ def test_entity_rows_carry_context_and_summary_counts_negation(tmp_path):
 
 def worker_tagger(args):
     """The job's config for ``args`` and the tagger its handler loads on a worker."""
-    from beam_jobs.config import parse_args
-    from beam_jobs.tag_notes import inspect_model, make_handler
+    from beam_jobs.pipeline import make_handler
+    from job_core.config import parse_args
+    from job_core.launch import inspect_model
 
     config, _ = parse_args(args)
-    return config, make_handler(config, inspect_model(config.model)).load_model()
+    return config, make_handler(config, inspect_model(config.model).version).load_model()
 
 
 def test_no_context_leaves_the_columns_null(tmp_path, tiny_model_dir):
@@ -287,6 +288,13 @@ def test_job_writes_ranked_icd10cm_codes_for_disease_entities(tmp_path, tiny_mod
     assert all(top[e["entity_id"]]["code"] == e["icd10cm_code"] for e in diseases)
     assert all(r["billable"] == icd.is_leaf(r["code"]) and 0.0 <= r["score"] <= 1.0 for r in rows)
     assert summary["entities_with_code"] == len(diseases)
+    # The note-level table: note 0's affirmed sepsis and pneumonia, note 2's historical sepsis
+    # (flagged); note 1's negated pneumonia gives no row.
+    note_codes = {(r["note_id"], r["icd10cm_code"][:3]): r for r in read_dir(out, "note_codes").to_pylist()}
+    assert set(note_codes) == {("n0", "A41"), ("n0", "J18"), ("n2", "A41")}
+    assert note_codes[("n2", "A41")]["historical_mentions"] == 1 and note_codes[("n0", "J18")]["mentions"] == 1
+    by_id = {e["entity_id"]: e for e in entities}
+    assert all(by_id[i]["note_id"] == key[0] for key, r in note_codes.items() for i in r["entity_ids"])
 
 
 def test_codes_k_reaches_the_worker_linker(tmp_path, tiny_model_dir):

@@ -4,10 +4,10 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from beam_jobs.note_batch import batches_from_rows
-from beam_jobs.rows import entity_id
-from beam_jobs.summary import merge_counts
-from beam_jobs.tag_notes import TagNotes
+from beam_jobs.pipeline import TagNotes
+from job_core.note_batch import batches_from_rows
+from job_core.rows import entity_id
+from job_core.summary import merge_counts
 from tests.fakes import BOOM, FakeHandler
 
 

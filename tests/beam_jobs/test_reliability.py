@@ -10,13 +10,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beam_jobs import tag_notes
+from beam_jobs import pipeline
 from beam_jobs.handler import TaggerModelHandler
-from beam_jobs.inputs import Columns, item_batches, plan_inputs, read_item
-from beam_jobs.notes import duplicate_verdicts
-from beam_jobs.outputs import LATEST_FILE, published_folder, run_folders
-from beam_jobs.summary import RunFailed, publish_problems
 from beam_jobs.tag_notes import main, run
+from job_core import launch
+from job_core.inputs import Columns, item_batches, plan_inputs, read_item
+from job_core.notes import duplicate_verdicts
+from job_core.outputs import LATEST_FILE, published_folder, run_folders
+from job_core.summary import RunFailed, publish_problems
 from nercore.sources import ModelVersionError, fetch_remote_folder, folder_version
 from tests.beam_jobs.test_job import RUNNER, read_dir
 from tests.fakes import FakeHandler, FakeTagger
@@ -146,7 +147,7 @@ def test_a_run_where_inference_fails_does_not_replace_the_last_good_output(tmp_p
     assert json.loads((out / "summary.json").read_text())["run_id"] == good["run_id"]
     assert not list(tmp_path.glob("out.staging-*"))
     # From the command line: one line, exit code 1.
-    monkeypatch.setattr(tag_notes, "make_handler", lambda config, model: FailingHandler())
+    monkeypatch.setattr(pipeline, "make_handler", lambda config, model_version: FailingHandler())
     assert main(["--input", str(path), "--output", str(out), *RUNNER]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: 20 of 20 notes failed in inference") and "previous output is unchanged" in err[-1]
@@ -154,13 +155,13 @@ def test_a_run_where_inference_fails_does_not_replace_the_last_good_output(tmp_p
 
 def test_rows_read_must_match_the_footers(tmp_path, monkeypatch):
     path = write(tmp_path / "n.parquet", notes(9), row_group_size=3)
-    real_plan = tag_notes.plan_inputs
+    real_plan = launch.plan_inputs
 
     def lose_an_item(*args, **kwargs):
         plan = real_plan(*args, **kwargs)
         return type(plan)(plan.files, plan.items[:-1], plan.passthrough, plan.rows)
 
-    monkeypatch.setattr(tag_notes, "plan_inputs", lose_an_item)
+    monkeypatch.setattr(launch, "plan_inputs", lose_an_item)
     with pytest.raises(RunFailed, match="read 6 notes but the files' footers hold 9 rows"):
         run(["--input", str(path), "--output", str(tmp_path / "out"), *RUNNER], handler=FakeHandler())
     assert not (tmp_path / "out").exists()
@@ -242,7 +243,9 @@ def test_a_worker_refuses_a_model_other_than_the_launchers(tiny_model_dir, tmp_p
 
 
 def test_table_writer_commits_only_finished_bundles_in_bounded_row_groups(tmp_path):
-    from beam_jobs.writer import CHUNK_ROWS, _WriteBundles, commit
+    from beam_jobs.writer import _WriteBundles
+    from job_core.commit import commit
+    from job_core.table_files import CHUNK_ROWS
     from schemas import REJECT_SCHEMA, entity_schema
 
     def bundle(n):

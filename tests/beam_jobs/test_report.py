@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beam_jobs.report import main as report_main
-from beam_jobs.samples import sample_rows
-from beam_jobs.summary import RunFailed
 from beam_jobs.tag_notes import run
+from job_core.report import main as report_main
+from job_core.samples import sample_rows
+from job_core.summary import RunFailed
 from tests.fakes import FakeHandler
 
 CANARY_TEXT = "Zyxwvut canary phrase"
@@ -192,8 +192,14 @@ def test_a_real_browser_renders_the_report_offline_with_its_charts(tmp_path):
     assert len(sizes) == 8 and all(float(w) > 0 and float(h) > 0 for w, h in sizes)
 
 
-def test_workers_do_not_import_matplotlib():
-    """Every worker imports the job's module; only the launcher draws the report."""
-    code = "import sys, beam_jobs.tag_notes; print('matplotlib' in sys.modules)"
+def test_workers_do_not_import_the_launchers_libraries():
+    """Workers import the pipeline's modules (Beam) or the task module (Spark); only the launcher draws
+    the report and talks to the warehouse."""
+    launcher_only = ("matplotlib", "pyiceberg", "sqlalchemy", "job_core.launch")
+    for module in ("beam_jobs.pipeline", "spark_jobs.tasks"):
+        code = f"import sys, {module}; print([m for m in {launcher_only!r} if m in sys.modules])"
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert result.stdout.strip().splitlines()[-1] == "[]", (module, result.stdout, result.stderr[-2000:])
+    code = "import sys, beam_jobs.tag_notes; print('job_core.launch' in sys.modules)"  # the check can fail
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "True"

@@ -4,8 +4,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beam_jobs.samples import write_sample_notes
 from beam_jobs.tag_notes import run
+from job_core.samples import write_sample_notes
 
 
 def entities(folder):

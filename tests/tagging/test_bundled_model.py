@@ -54,8 +54,8 @@ def test_job_with_bundled_model_on_sample_notes(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from beam_jobs.samples import sample_rows, write_sample_notes
     from beam_jobs.tag_notes import run
+    from job_core.samples import sample_rows, write_sample_notes
 
     notes = write_sample_notes(tmp_path / "notes.parquet")
     summary = run(["--input", str(notes), "--output", str(tmp_path / "out"), "--runner", "FnApiRunner"])

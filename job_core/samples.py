@@ -1,6 +1,6 @@
 """Synthetic clinical notes shipped with the project, for the local demo and tests.
 
-``python -m beam_jobs.samples OUT.parquet`` writes them as a notes Parquet file. No real patient
+``python -m job_core.samples OUT.parquet`` writes them as a notes Parquet file. No real patient
 data: every note below was written for this project.
 """
 
@@ -121,6 +121,6 @@ def write_sample_notes(path: str | Path) -> Path:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        print("usage: python -m beam_jobs.samples OUT.parquet", file=sys.stderr)
+        print("usage: python -m job_core.samples OUT.parquet", file=sys.stderr)
         sys.exit(2)
     print(write_sample_notes(sys.argv[1]))

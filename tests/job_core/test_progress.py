@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from beam_jobs import progress
-from beam_jobs.progress import ProgressMonitor, WorkerProgress, format_duration, progress_line, read_total
+from job_core import progress
+from job_core.progress import ProgressMonitor, WorkerProgress, format_duration, progress_line, read_total
 
 
 def test_worker_counts_are_written_at_most_every_few_seconds_and_summed(tmp_path):
@@ -45,7 +45,7 @@ def test_the_monitor_reports_from_the_files(tmp_path, caplog):
     now = [0.0]
     folder = str(tmp_path / "p")
     worker = WorkerProgress(folder, clock=lambda: now[0])
-    with caplog.at_level(logging.INFO, logger="beam_jobs.progress"):
+    with caplog.at_level(logging.INFO, logger="job_core.progress"):
         monitor = ProgressMonitor(folder, 1000, every=3600, clock=lambda: now[0])
         with monitor:
             now[0] = 10.0
@@ -78,16 +78,16 @@ def test_beams_routine_warnings_are_gone_and_others_still_show(module):
 
 
 def test_a_job_reports_progress_while_it_runs_and_publishes_no_progress_files(tmp_path, monkeypatch, caplog):
-    from beam_jobs.samples import write_sample_notes
     from beam_jobs.tag_notes import run
+    from job_core.samples import write_sample_notes
     from tests.fakes import FakeHandler
 
     monkeypatch.setattr(progress, "REPORT_EVERY", 0.05)
     notes = write_sample_notes(tmp_path / "notes.parquet")
     out = tmp_path / "out"
-    with caplog.at_level(logging.INFO, logger="beam_jobs.progress"):
+    with caplog.at_level(logging.INFO, logger="job_core.progress"):
         summary = run(["--input", str(notes), "--output", str(out), "--runner", "FnApiRunner"], handler=FakeHandler())
-    lines = [r.getMessage() for r in caplog.records if r.name == "beam_jobs.progress"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "job_core.progress"]
     assert lines and all(line.startswith("progress: ") for line in lines)
     assert all(f" of {summary['notes_in_footers']:,} notes" in line for line in lines)
     assert not any(p.name.startswith("_progress") for p in out.rglob("*"))

@@ -20,9 +20,9 @@ import threading
 import time
 import uuid
 
-from apache_beam.io.filesystems import FileSystems
+from job_core import files
 
-log = logging.getLogger("beam_jobs.progress")
+log = logging.getLogger("job_core.progress")
 PROGRESS_FOLDER = "_progress"
 WRITE_EVERY = 5.0
 REPORT_EVERY = 10.0
@@ -67,8 +67,7 @@ class WorkerProgress:
             self._last_write = now
             payload = json.dumps({"notes": self.notes}).encode()
         try:
-            with FileSystems.create(self.path) as handle:
-                handle.write(payload)
+            files.write_bytes(self.path, payload)
         except OSError as err:  # progress must never fail a bundle
             log.debug("progress file not written (%s)", type(err).__name__)
 
@@ -76,14 +75,13 @@ class WorkerProgress:
 def read_total(folder: str) -> int:
     """The notes finished so far by every worker process that has reported into ``folder``."""
     try:
-        matches = FileSystems.match([f"{folder}/*.json"])[0].metadata_list
+        matches = files.match(f"{folder}/*.json")
     except (OSError, ValueError):  # nothing written yet (an object store says so by raising)
         return 0
     total = 0
-    for meta in matches:
+    for path in matches:
         try:
-            with FileSystems.open(meta.path) as handle:
-                total += int(json.loads(handle.read().decode())["notes"])
+            total += int(json.loads(files.read_bytes(path).decode())["notes"])
         except (OSError, ValueError, KeyError):  # a file being rewritten at this moment
             continue
     return total

@@ -25,8 +25,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from apache_beam.io.filesystems import FileSystems
-
+from job_core import files
 from schemas import SchemaError
 
 SUMMARY_FILE = "summary.json"
@@ -34,12 +33,18 @@ COUNTS_FILE = "_counts.json"
 LATEST_FILE = "LATEST.json"
 RUNS_FOLDER = "runs"
 REPORT_FILE = "report.html"
-OUR_PREFIXES = ("entities-", "codes-", "rejects-", SUMMARY_FILE, REPORT_FILE, LATEST_FILE, RUNS_FOLDER)
+OUR_PREFIXES = (
+    "entities-",
+    "codes-",
+    "notes-",
+    "note_codes-",
+    "rejects-",
+    SUMMARY_FILE,
+    REPORT_FILE,
+    LATEST_FILE,
+    RUNS_FOLDER,
+)
 PUBLISH_MODES = ("auto", "swap", "versioned")
-
-
-def is_local(path: str) -> bool:
-    return "://" not in path
 
 
 def new_run_id() -> str:
@@ -64,7 +69,7 @@ class OutputLayout:
         if mode not in PUBLISH_MODES:
             raise ValueError(f"expected --publish {', '.join(PUBLISH_MODES)}, got {mode!r}")
         if mode == "auto":
-            mode = "swap" if is_local(output) else "versioned"
+            mode = "swap" if files.is_local(output) else "versioned"
         return cls(output.rstrip("/"), run_id or new_run_id(), mode)
 
     @property
@@ -81,7 +86,7 @@ class OutputLayout:
 
 def check_output_folder(output: str) -> None:
     """Refuse to replace a local folder that holds files this job did not write."""
-    if not is_local(output):
+    if not files.is_local(output):
         return
     folder = Path(output)
     if folder.exists() and not folder.is_dir():
@@ -96,32 +101,17 @@ def check_output_folder(output: str) -> None:
 
 
 def write_json(path: str, payload: dict) -> None:
-    with FileSystems.create(path) as handle:
+    with files.create(path) as handle:
         handle.write((json.dumps(payload, indent=2, sort_keys=True) + "\n").encode())
 
 
 def read_json(path: str) -> dict:
-    with FileSystems.open(path) as handle:
-        return json.loads(handle.read().decode())
-
-
-def list_files(folder: str) -> list[str]:
-    return sorted(m.path for r in FileSystems.match([f"{folder}/*"]) for m in r.metadata_list)
-
-
-def delete_tree(folder: str) -> None:
-    """Delete a folder and everything in it (a prefix, on an object store); absent is fine."""
-    if is_local(folder):
-        shutil.rmtree(folder, ignore_errors=True)
-        return
-    files = [m.path for r in FileSystems.match([f"{folder}/**"]) for m in r.metadata_list]
-    if files:
-        FileSystems.delete(files)
+    return json.loads(files.read_bytes(path).decode())
 
 
 def discard(layout: OutputLayout) -> None:
     """Remove a failed run's staging folder; the published output stays as it was."""
-    delete_tree(layout.staging)
+    files.delete_tree(layout.staging)
 
 
 def publish(layout: OutputLayout) -> None:
@@ -144,33 +134,33 @@ def _publish_swap(layout: OutputLayout) -> None:
 
 def _publish_versioned(layout: OutputLayout) -> None:
     latest = f"{layout.output}/{LATEST_FILE}"
-    previous = read_json(latest).get("run_id") if FileSystems.exists(latest) else None
-    files = [p.rsplit("/", 1)[-1] for p in list_files(layout.staging)]
+    previous = read_json(latest).get("run_id") if files.exists(latest) else None
+    names = [p.rsplit("/", 1)[-1] for p in files.list_files(layout.staging)]
     write_json(
         latest,
         {
             "run_id": layout.run_id,
             "folder": layout.staging,
-            "files": files,
+            "files": names,
             "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
     )
     keep = {layout.run_id, previous}
     for run_id in run_folders(layout.output):
         if run_id not in keep:
-            delete_tree(f"{layout.output}/{RUNS_FOLDER}/{run_id}")
+            files.delete_tree(f"{layout.output}/{RUNS_FOLDER}/{run_id}")
 
 
 def run_folders(output: str) -> list[str]:
     """Run ids that have a folder under ``DIR/runs``."""
     root = f"{output}/{RUNS_FOLDER}"
-    if is_local(root):
+    if files.is_local(root):
         return sorted(p.name for p in Path(root).iterdir() if p.is_dir()) if Path(root).is_dir() else []
-    paths = [m.path for r in FileSystems.match([f"{root}/**"]) for m in r.metadata_list]
+    paths = files.match(f"{root}/**")
     return sorted({p[len(root) + 1 :].split("/", 1)[0] for p in paths})
 
 
 def published_folder(output: str) -> str:
     """The folder holding the latest published tables of ``output``, in either layout."""
     latest = f"{output.rstrip('/')}/{LATEST_FILE}"
-    return read_json(latest)["folder"] if FileSystems.exists(latest) else output.rstrip("/")
+    return read_json(latest)["folder"] if files.exists(latest) else output.rstrip("/")

@@ -1,6 +1,6 @@
-"""Safe under re-executed bundles: every step that writes gives the same published tables when a
-runner runs its bundle twice, or runs it, fails and runs it again; the launcher's one commit can
-be interrupted and repeated."""
+"""Safe under re-executed attempts: the files a task (bundle) attempt writes give the same published
+tables when an engine runs it twice, or runs it, fails and runs it again; the launcher's one commit
+can be interrupted and repeated. Both engines write and commit through these functions."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from apache_beam.io.filesystems import FileSystems
 
-from beam_jobs.outputs import COUNTS_FILE, write_json
-from beam_jobs.summary import RunFailed
-from beam_jobs.writer import TMP_FOLDER, WRITTEN_FILE, _WriteBundles, commit_run, read_written, record_written
+from job_core import files
+from job_core.commit import WRITTEN_FILE, commit_run, read_written, record_written
+from job_core.outputs import COUNTS_FILE, write_json
+from job_core.summary import RunFailed
+from job_core.table_files import TMP_FOLDER, TableFileWriter
 from schemas import REJECT_SCHEMA, entity_schema
 
 SCHEMAS = {"rejects": REJECT_SCHEMA, "entities": entity_schema()}
@@ -20,13 +21,12 @@ ROWS = [{"note_id": f"{i:03d}", "reason": "blank_text", "source_file": "f"} for 
 
 
 def attempt(folder, rows, fail: bool = False) -> list[str]:
-    """One execution of the write step's bundle, as a runner runs it; ``fail``: it dies before
-    its end, so the runner keeps no output of it."""
-    fn = _WriteBundles(str(folder), "rejects", REJECT_SCHEMA, buffer_bytes=1)
-    fn.start_bundle()
+    """One attempt of a task that writes a table, as an engine runs it; ``fail``: it dies before
+    its end, so the engine keeps no output of it."""
+    writer = TableFileWriter(str(folder), "rejects", REJECT_SCHEMA, buffer_bytes=1)
     for row in rows:
-        fn.process(row)
-    outputs = [wv.value for wv in fn.finish_bundle()]  # the file is complete on disk either way
+        writer.add(row)
+    outputs = [writer.close()]  # the file is complete on disk either way
     return [] if fail else outputs
 
 
@@ -78,17 +78,17 @@ def test_a_commit_interrupted_halfway_and_repeated_gives_the_same_folder(tmp_pat
     record_written(str(reference), [f"{reference}/{TMP_FOLDER}/{p.rsplit('/', 1)[-1]}" for p in kept])
     clean = sorted(p.rsplit("/", 1)[-1] for p in commit_run(str(reference), SCHEMAS))
 
-    real_rename = FileSystems.rename
+    real_rename = files.rename
 
     def dies_after_one(sources, destinations):
         real_rename(sources[:1], destinations[:1])
         raise OSError("launcher killed mid-commit")
 
-    monkeypatch.setattr(FileSystems, "rename", dies_after_one)
+    monkeypatch.setattr(files, "rename", dies_after_one)
     with pytest.raises(OSError, match="mid-commit"):
         commit_run(str(tmp_path), SCHEMAS)
     assert len(list(tmp_path.glob("rejects-*.parquet"))) == 1  # half done
-    monkeypatch.setattr(FileSystems, "rename", real_rename)
+    monkeypatch.setattr(files, "rename", real_rename)
     again = sorted(p.rsplit("/", 1)[-1] for p in commit_run(str(tmp_path), SCHEMAS))
     assert again == clean
     assert published_rows(tmp_path) == published_rows(reference) == ROWS
@@ -98,6 +98,6 @@ def test_a_commit_interrupted_halfway_and_repeated_gives_the_same_folder(tmp_pat
 def test_a_listed_file_that_vanished_fails_the_run(tmp_path):
     kept = attempt(tmp_path, ROWS)
     record_written(str(tmp_path), kept)
-    FileSystems.delete(kept)
+    files.delete(kept)
     with pytest.raises(RunFailed, match="a written file is missing"):
         commit_run(str(tmp_path), SCHEMAS)

@@ -5,9 +5,9 @@ import datetime
 import pyarrow as pa
 import pytest
 
-from beam_jobs.note_batch import NoteBatch, batches_from_rows
-from beam_jobs.notes import batch_faults, row_keys
-from beam_jobs.rows import TableColumns, add_entities, entity_id
+from job_core.note_batch import NoteBatch, batches_from_rows
+from job_core.notes import batch_faults, row_keys
+from job_core.rows import TableColumns, add_entities, entity_id
 from nercore.entity import Entity
 from nercore.tagging.tagger import TagResult
 from schemas import CODES_SCHEMA, entity_schema

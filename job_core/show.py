@@ -1,6 +1,6 @@
 """Print a few entities of a finished run with their context, for a quick look.
 
-``python -m beam_jobs.show OUTPUT_DIR NOTES.parquet [--examples N]``
+``python -m job_core.show OUTPUT_DIR NOTES.parquet [--examples N]``
 
 Unlike the job, this prints note text: use it on the synthetic sample notes or where you are
 allowed to read the notes.

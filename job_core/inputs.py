@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
-from beam_jobs.note_batch import NoteBatch
+from job_core import files
+from job_core.note_batch import NoteBatch
 from schemas import SchemaError, check_note_schema, passthrough_fields
 
 # Rows decoded at a time while streaming an item: about 2 MB of text for 8 KB notes (a Python
@@ -71,13 +71,13 @@ class InputPlan:
 
 def expand_globs(globs: Sequence[str]) -> list[str]:
     """Matched files, sorted and deduplicated; a glob that matches nothing is an error."""
-    files: list[str] = []
+    found: list[str] = []
     for pattern in globs:
-        matched = [m.path for result in FileSystems.match([pattern]) for m in result.metadata_list]
+        matched = files.match(pattern)
         if not matched:
             raise SchemaError(f"{pattern}: no input file matches")
-        files.extend(matched)
-    return sorted(set(files))
+        found.extend(matched)
+    return sorted(set(found))
 
 
 def split_row_group(path: str, group: int, first_row: int, num_rows: int, rows_per_item: int) -> list[WorkItem]:
@@ -91,13 +91,13 @@ def split_row_group(path: str, group: int, first_row: int, num_rows: int, rows_p
 
 def plan_inputs(globs: Sequence[str], columns: Columns, rows_per_item: int = 20_000) -> InputPlan:
     """Read every matched file's footer and refuse the run if any is unusable."""
-    files = expand_globs(globs)
+    paths = expand_globs(globs)
     items: list[WorkItem] = []
     fields: list[pa.Field] | None = None
     rows = 0
-    for path in files:
+    for path in paths:
         try:
-            with FileSystems.open(path) as handle:
+            with files.open_input(path) as handle:
                 metadata = pq.ParquetFile(handle).metadata
                 schema = metadata.schema.to_arrow_schema()
         except (OSError, pa.ArrowInvalid) as err:
@@ -107,14 +107,14 @@ def plan_inputs(globs: Sequence[str], columns: Columns, rows_per_item: int = 20_
         if fields is None:
             fields = these
         elif [f.type for f in these] != [f.type for f in fields]:
-            raise SchemaError(f"{path}: passthrough column types differ from {files[0]}")
+            raise SchemaError(f"{path}: passthrough column types differ from {paths[0]}")
         first_row = 0
         for group in range(metadata.num_row_groups):
             n = metadata.row_group(group).num_rows
             items.extend(split_row_group(path, group, first_row, n, rows_per_item))
             first_row += n
         rows += metadata.num_rows
-    return InputPlan(tuple(files), tuple(items), tuple(fields or ()), rows)
+    return InputPlan(tuple(paths), tuple(items), tuple(fields or ()), rows)
 
 
 def read_item(
@@ -125,7 +125,7 @@ def read_item(
     Batches before ``item.start`` are decoded and dropped (Parquet has no row seek within a
     row group that pyarrow exposes): cheap next to tagging, and memory stays at one batch.
     """
-    with FileSystems.open(item.path) as handle:
+    with files.open_input(item.path) as handle:
         parquet = pq.ParquetFile(handle, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
         position = 0
         for batch in parquet.iter_batches(

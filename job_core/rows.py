@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from beam_jobs.note_batch import NoteBatch
+from job_core.note_batch import NoteBatch
 from nercore.entity import Entity
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from beam_jobs.drift import compare, comparison_record, drift_problem, relative_change
-from beam_jobs.run_stats import RunStats, rates
+from job_core.drift import compare, comparison_record, drift_problem, relative_change
+from job_core.run_stats import RunStats, rates
 from nercore.entity import Entity
 from nercore.tagging.tagger import TagResult
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
-
-import beam_jobs
-from beam_jobs.handler import METRICS_NAMESPACE
-from beam_jobs.notes import REASON_INFERENCE
-from beam_jobs.outputs import COUNTS_FILE, SUMMARY_FILE, read_json, write_json
-from beam_jobs.run_stats import rates
+import job_core
+from job_core import files
+from job_core.notes import REASON_INFERENCE
+from job_core.outputs import COUNTS_FILE, SUMMARY_FILE, read_json, write_json
+from job_core.run_stats import rates
 
 
 class RunFailed(RuntimeError):
@@ -25,25 +21,8 @@ def merge_counts(a: dict, b: dict) -> dict:
     return out
 
 
-class MergeCounts(beam.CombineFn):
-    def create_accumulator(self) -> dict:
-        return {}
-
-    def add_input(self, accumulator: dict, element: dict) -> dict:
-        return merge_counts(accumulator, element)
-
-    def merge_accumulators(self, accumulators) -> dict:
-        out: dict = {}
-        for a in accumulators:
-            out = merge_counts(out, a)
-        return out
-
-    def extract_output(self, accumulator: dict) -> dict:
-        return accumulator
-
-
 def count_reject(row: dict) -> dict:
-    Metrics.counter(METRICS_NAMESPACE, "notes_rejected").inc()
+    """The count record of one reject row."""
     return {"notes_rejected": 1, "rejects_by_reason": {row["reason"].split(":")[0]: 1}}
 
 
@@ -71,6 +50,7 @@ def summarise(
         "notes_read": counts.get("notes_read", 0),
         "notes_tagged": counts.get("notes_tagged", 0),
         "notes_rejected": counts.get("notes_rejected", 0),
+        "notes_unchanged": counts.get("notes_unchanged", 0),
         "entities": counts.get("entities", 0),
         "entities_by_type": dict(sorted(counts.get("entities_by_type", {}).items())),
         "entities_by_negation": dict(sorted(counts.get("entities_by_negation", {}).items())),
@@ -84,7 +64,7 @@ def summarise(
         "model_name": model_name,
         "model_version": model_version,
         "batch_tokens": batch_tokens or "auto",
-        "pipeline_version": beam_jobs.__version__,
+        "pipeline_version": job_core.__version__,
         "run_id": run_id,
         "output": tables,
     }
@@ -94,7 +74,7 @@ def summarise(
     if problems:
         raise RunFailed("; ".join(problems) + ": output not published, the previous output is unchanged")
     write_json(f"{staging}/{SUMMARY_FILE}", summary)
-    FileSystems.delete([f"{staging}/{COUNTS_FILE}"])
+    files.delete([f"{staging}/{COUNTS_FILE}"])
     return summary
 
 
@@ -102,10 +82,11 @@ def publish_problems(summary: dict, max_failed_fraction: float) -> list[str]:
     """Why a finished run must not replace the previous output (empty if it may)."""
     problems = []
     read, tagged, rejected = summary["notes_read"], summary["notes_tagged"], summary["notes_rejected"]
+    unchanged = summary.get("notes_unchanged", 0)
     if read != summary["notes_in_footers"]:
         problems.append(f"read {read} notes but the files' footers hold {summary['notes_in_footers']} rows")
-    if tagged + rejected != read:
-        problems.append(f"lost notes: read {read}, tagged {tagged}, rejected {rejected}")
+    if tagged + rejected + unchanged != read:
+        problems.append(f"lost notes: read {read}, tagged {tagged}, rejected {rejected}, unchanged {unchanged}")
     failed = summary["rejects_by_reason"].get(REASON_INFERENCE, 0)
     if failed > max_failed_fraction * read:
         problems.append(
@@ -119,6 +100,7 @@ def format_summary(summary: dict, output: str) -> str:
         f"notes read      {summary['notes_read']:>10,}",
         f"notes tagged    {summary['notes_tagged']:>10,}",
         f"notes rejected  {summary['notes_rejected']:>10,}",
+        *([f"notes unchanged {summary['notes_unchanged']:>10,}"] if "incremental" in summary else []),
         f"entities        {summary['entities']:>10,}",
     ]
     lines += [f"  {t:<14}{n:>10,}" for t, n in summary["entities_by_type"].items()]
@@ -136,4 +118,7 @@ def format_summary(summary: dict, output: str) -> str:
         f"model {summary['model_name']} ({summary['model_version']})",
         f"output: {output}",
     ]
+    if "warehouse" in summary:
+        w = summary["warehouse"]
+        lines.append(f"warehouse: {w['warehouse']} (namespace {w['namespace']}, run date {w['run_date']})")
     return "\n".join(lines)

@@ -90,7 +90,7 @@ def drift_problem(changes: list[Change], max_drift: float, model_changed: bool) 
 
 
 def compare_summaries(summary: dict, previous: dict, tolerance: float = DEFAULT_TOLERANCE) -> dict:
-    """The comparison record of a run's summary against a previous run's (``python -m beam_jobs.report
+    """The comparison record of a run's summary against a previous run's (``python -m job_core.report
     --compare-to``)."""
     changes = compare(summary.get("rates", {}), previous.get("rates", {}), tolerance)
     return comparison_record(

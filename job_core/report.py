@@ -1,6 +1,6 @@
 """``report.html``: a night at a glance, one self-contained file (charts inline as SVG).
 
-``python -m beam_jobs.report OUTPUT [--compare-to PREVIOUS] [--out FILE]`` renders the report of
+``python -m job_core.report OUTPUT [--compare-to PREVIOUS] [--out FILE]`` renders the report of
 any published output folder (the job writes one into every output it publishes).
 
 The charts are drawn with matplotlib (SVG, text as paths: no fonts, scripts, CDN or network
@@ -18,11 +18,10 @@ import re
 import sys
 from collections.abc import Sequence
 
-from apache_beam.io.filesystems import FileSystems
-
-from beam_jobs.drift import compare_summaries
-from beam_jobs.outputs import REPORT_FILE, SUMMARY_FILE, published_folder, read_json
-from beam_jobs.run_stats import CONTEXT_FIELDS, DENSITY_BINS, DENSITY_STEP, SCORE_BINS, share
+from job_core import files
+from job_core.drift import compare_summaries
+from job_core.outputs import REPORT_FILE, SUMMARY_FILE, published_folder, read_json
+from job_core.run_stats import CONTEXT_FIELDS, DENSITY_BINS, DENSITY_STEP, SCORE_BINS, share
 
 STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -246,13 +245,13 @@ def render(summary: dict) -> str:
 def write_report(folder: str, summary: dict) -> str:
     """Write ``folder/report.html`` (local or object store); its path."""
     path = f"{folder}/{REPORT_FILE}"
-    with FileSystems.create(path) as handle:
+    with files.create(path) as handle:
         handle.write(render(summary).encode("utf-8"))
     return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m beam_jobs.report", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m job_core.report", description=__doc__.splitlines()[0])
     p.add_argument("output", help="a published output folder of the job")
     p.add_argument("--compare-to", help="another published output folder to compare with")
     p.add_argument("--out", help="where to write the report (default: OUTPUT's folder/report.html)")

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from apache_beam.io.filesystems import FileSystems
-
-from beam_jobs.config import JobConfig
-from beam_jobs.drift import compare, comparison_record, drift_problem
-from beam_jobs.outputs import SUMMARY_FILE, published_folder, read_json, write_json
-from beam_jobs.report import write_report
-from beam_jobs.summary import RunFailed
+from job_core import files
+from job_core.config import JobConfig
+from job_core.drift import compare, comparison_record, drift_problem
+from job_core.outputs import SUMMARY_FILE, published_folder, read_json, write_json
+from job_core.report import write_report
+from job_core.summary import RunFailed
 
 
 def previous_summary(output: str) -> dict | None:
     """The summary of the run now published at ``output``, or None (first run, nothing published)."""
     path = f"{published_folder(output)}/{SUMMARY_FILE}"
-    return read_json(path) if FileSystems.exists(path) else None
+    return read_json(path) if files.exists(path) else None
 
 
 def review(summary: dict, config: JobConfig, staging: str) -> dict:

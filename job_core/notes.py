@@ -14,9 +14,11 @@ through a shuffle.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Sequence
+from typing import NamedTuple
 
-from beam_jobs.note_batch import NoteBatch
+from job_core.known import KnownNotes, note_key
+from job_core.note_batch import NoteBatch
 
 REASON_NULL_ID = "null_note_id"
 REASON_EMPTY_ID = "empty_note_id"
@@ -82,3 +84,52 @@ def duplicate_verdicts(note_id: str, keys: Iterable[tuple[str, str, int]]) -> It
     reason = REASON_DUPLICATE if losers is not ordered else REASON_CONFLICT
     for _, source_file, row in losers:
         yield (source_file, row), {"note_id": note_id, "reason": reason, "source_file": source_file}
+
+
+def valid_row_keys(batches: Iterable[NoteBatch], max_chars: int) -> Iterator[tuple[str, tuple[str, str, int]]]:
+    """``row_keys`` of every batch (the duplicate rule's input)."""
+    for batch in batches:
+        yield from row_keys(batch, max_chars)
+
+
+class Routed(NamedTuple):
+    """What ``route_batch`` makes of a read batch."""
+
+    rejects: list[dict]  # reject rows of its faulty rows
+    batches: list[NoteBatch]  # the rows to tag
+    unchanged: int  # rows the warehouse already holds with this content and model (skipped)
+
+
+def route_batch(
+    batch: NoteBatch,
+    max_chars: int,
+    verdicts: Container[tuple[str, int]],
+    batch_chars: int,
+    known: KnownNotes | None = None,
+) -> Routed:
+    """A read batch → its rejects, the batches to tag, and how many rows were unchanged.
+
+    ``verdicts`` holds the (source_file, row) of every duplicate not to be tagged (its reject
+    comes from ``duplicate_verdicts``): such rows are dropped here. ``known`` (an incremental
+    night): rows whose id and content hash the warehouse holds for this model are skipped. The
+    kept rows leave as batches of at most ``batch_chars`` characters.
+    """
+    rejects, keep = [], []
+    for i, reason in enumerate(batch_faults(batch, max_chars)):
+        if reason is not None:
+            rejects.append(reject(batch.note_ids[i], reason, batch.source_file))
+        elif not verdicts or (batch.source_file, batch.rows[i]) not in verdicts:
+            keep.append(i)
+    unchanged = 0
+    if known is not None and len(known) and keep:
+        hashes = content_hashes(batch, keep)
+        seen = known.contains([note_key(batch.note_ids[i], h) for i, h in zip(keep, hashes)])
+        unchanged = int(seen.sum())
+        keep = [i for i, skip in zip(keep, seen) if not skip]
+    return Routed(rejects, list(batch.split(keep, batch_chars)), unchanged)
+
+
+def content_hashes(batch: NoteBatch, rows: Sequence[int]) -> list[str]:
+    """``content_hash`` of the given rows of a batch."""
+    values = batch.passthrough_values()
+    return [content_hash(batch.texts[i], values[i]) for i in rows]

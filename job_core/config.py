@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import datetime
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from beam_jobs.drift import DEFAULT_TOLERANCE
+from job_core.drift import DEFAULT_TOLERANCE
+
+
+def warehouse_is_folder(target: str) -> bool:
+    """``--warehouse`` names a local folder (the embedded catalog), not a configured catalog's name."""
+    return "://" not in target and ("/" in target or target.startswith((".", "~")) or Path(target).is_dir())
 
 
 @dataclass(frozen=True)
@@ -37,8 +45,24 @@ class JobConfig:
     max_drift: float | None = None
     accept_drift: bool = False
     drift_tolerance: float = DEFAULT_TOLERANCE
+    warehouse: str | None = None
+    namespace: str = "clinical_ner"
+    run_id: str | None = None
+    run_date: str | None = None
+    incremental: bool = False
 
     def __post_init__(self) -> None:
+        if self.incremental and self.warehouse is None:
+            raise ValueError("expected --warehouse with --incremental (the warehouse knows last night's notes)")
+        if self.run_date is not None:
+            try:
+                datetime.date.fromisoformat(self.run_date)
+            except ValueError:
+                raise ValueError(f"expected --run-date YYYY-MM-DD, got {self.run_date!r}") from None
+        if self.run_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", self.run_id):
+            raise ValueError(f"expected --run-id of letters, digits, '_', '.' and '-', got {self.run_id!r}")
+        if not self.namespace or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.namespace):
+            raise ValueError(f"expected --namespace to be an identifier, got {self.namespace!r}")
         if self.max_drift is not None and not self.max_drift > 0:
             raise ValueError(f"expected --max-drift > 0 (a relative change, e.g. 0.3), got {self.max_drift}")
         if not self.drift_tolerance > 0:
@@ -71,11 +95,14 @@ class JobConfig:
             raise ValueError(f"expected distinct --passthrough columns, got {list(self.passthrough)}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+BEAM_HELP = "Options not listed here are Beam pipeline options (--runner, --direct_num_workers, ...)."
+
+
+def build_parser(prog: str = "tag-notes", engine_help: str = BEAM_HELP) -> argparse.ArgumentParser:
+    """The job's options, the same for every engine; an engine adds its own (``engine_help`` says how)."""
     p = argparse.ArgumentParser(
-        prog="tag-notes",
-        description="Tag clinical notes (Parquet) with a BERT-CRF model and write entity tables. "
-        "Options not listed here are Beam pipeline options (--runner, --direct_num_workers, ...).",
+        prog=prog,
+        description="Tag clinical notes (Parquet) with a BERT-CRF model and write entity tables. " + engine_help,
     )
     p.add_argument(
         "--input",
@@ -84,7 +111,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GLOB",
         help="Parquet file or glob (local, gs://, s3://); repeat for several",
     )
-    p.add_argument("--output", required=True, metavar="DIR", help="output folder; a re-run replaces its contents")
+    p.add_argument(
+        "--output",
+        default=None,
+        metavar="DIR",
+        help="output folder; a re-run replaces its contents (default with a --warehouse folder: WAREHOUSE/output)",
+    )
+    p.add_argument(
+        "--warehouse",
+        default=None,
+        metavar="PATH_OR_NAME",
+        help="also commit the night to Apache Iceberg tables: a local folder is the embedded catalog (SQLite at "
+        "PATH/catalog.db), anything else the name of a catalog configured for pyiceberg",
+    )
+    p.add_argument("--namespace", default="clinical_ner", help="the warehouse namespace (default: %(default)s)")
+    p.add_argument(
+        "--run-id",
+        default=None,
+        help="the run's id (default: a new one); rerun a failed night with its id to complete its warehouse commit",
+    )
+    p.add_argument(
+        "--incremental",
+        action="store_true",
+        help="with --warehouse: skip notes whose content and model are unchanged since they were tagged; "
+        "re-tag amended and new ones",
+    )
+    p.add_argument("--run-date", default=None, metavar="YYYY-MM-DD", help="the night's date (default: today, UTC)")
     p.add_argument(
         "--model", default=None, help="model folder (local, gs://, s3://) or hub name (default: the bundled model)"
     )
@@ -206,10 +258,20 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> tuple[JobConfig, list[str]]:
     """Split argv into the job's config and the remaining Beam pipeline arguments."""
     args, pipeline_args = build_parser().parse_known_args(argv)
+    return config_from_args(args), pipeline_args
+
+
+def config_from_args(args: argparse.Namespace) -> JobConfig:
+    """The validated config of parsed ``build_parser`` options."""
     passthrough = tuple(c.strip() for c in args.passthrough.split(",") if c.strip())
-    config = JobConfig(
+    output = args.output
+    if output is None:
+        if args.warehouse is None or not warehouse_is_folder(args.warehouse):
+            raise ValueError("expected an --output folder (or a --warehouse folder, whose output it then holds)")
+        output = f"{args.warehouse.rstrip('/')}/output"
+    return JobConfig(
         inputs=tuple(args.input),
-        output=args.output,
+        output=output,
         model=args.model,
         passthrough=passthrough,
         max_note_chars=args.max_note_chars,
@@ -232,5 +294,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[JobConfig, list[str]]:
         max_drift=args.max_drift,
         accept_drift=args.accept_drift,
         drift_tolerance=args.drift_tolerance,
+        warehouse=args.warehouse,
+        namespace=args.namespace,
+        run_id=args.run_id,
+        run_date=args.run_date,
+        incremental=args.incremental,
     )
-    return config, pipeline_args
