@@ -28,9 +28,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from nercore.context.rules import DEFAULTS, TRIGGER_CATEGORIES, ContextRules, Trigger
-from nercore.context.sections import Section, SectionFinder
-from nercore.context.words import Words, join_texts, sentence_starts, split_words
+from nercore.context.matching import TriggerTable
+from nercore.context.rules import ATTRIBUTE_VALUES, ContextRules
+from nercore.context.scopes import ATTRIBUTES, MentionWords, reached_values
+from nercore.context.sections import SectionFinder
+from nercore.context.words import join_texts, sentence_starts, split_words
 from nercore.entity import Entity
 
 
@@ -45,10 +47,34 @@ class Context:
 
 
 @dataclass(frozen=True)
-class _Match:
-    start: int  # first word
-    end: int  # one past the last word
-    triggers: tuple[Trigger, ...]
+class ContextColumns:
+    """The contexts of many mentions as columns: value codes into ``ATTRIBUTE_VALUES``."""
+
+    negation: np.ndarray  # int8 (mentions,): 0 affirmed, 1 negated, 2 possible
+    temporality: np.ndarray  # int8 (mentions,): 0 recent, 1 historical, 2 hypothetical
+    experiencer: np.ndarray  # int8 (mentions,): 0 patient, 1 other
+    section: list[str | None]  # normalised section name; None before any header
+
+    def __len__(self) -> int:
+        return self.negation.size
+
+    def values(self, attribute: str) -> list[str]:
+        """One attribute's values as strings (``attribute`` in ``ATTRIBUTE_VALUES``)."""
+        names = ATTRIBUTE_VALUES[attribute]
+        return [names[code] for code in getattr(self, attribute).tolist()]
+
+    def contexts(self) -> list[Context]:
+        """One ``Context`` per mention; equal contexts share one (immutable) object."""
+        made: dict[tuple, Context] = {}
+        names = [ATTRIBUTE_VALUES[a] for a in ATTRIBUTES]
+        out = []
+        for key in zip(self.negation.tolist(), self.temporality.tolist(), self.experiencer.tolist(), self.section):
+            context = made.get(key)
+            if context is None:
+                n, t, e, section = key
+                context = made[key] = Context(names[0][n], names[1][t], names[2][e], section)
+            out.append(context)
+        return out
 
 
 class ContextFinder:
@@ -61,11 +87,8 @@ class ContextFinder:
     def __init__(self, rules: ContextRules | None = None):
         self.rules = rules or ContextRules.load()
         self._sections = SectionFinder(self.rules.sections)
-        # first word → [(length, {words: triggers})], longest first: only lengths that exist are tried
-        by_first: dict[str, dict[int, dict]] = {}
-        for words, triggers in self.rules.by_words.items():
-            by_first.setdefault(words[0], {}).setdefault(len(words), {})[words] = triggers
-        self._by_first = {w: sorted(tables.items(), reverse=True) for w, tables in by_first.items()}
+        self._triggers = TriggerTable(self.rules)
+        self._implied_codes: dict[tuple, list[int]] = {}
 
     def find(self, text: str, spans: Sequence[tuple[int, int]]) -> list[Context]:
         """One ``Context`` per ``(start_char, end_char)`` span of ``text``, in order."""
@@ -75,9 +98,16 @@ class ContextFinder:
         return self.find_batch([text], np.zeros(len(spans), dtype=np.int64), np.asarray(starts), np.asarray(ends))
 
     def find_batch(self, texts: Sequence[str], text: np.ndarray, start: np.ndarray, end: np.ndarray) -> list[Context]:
-        """One ``Context`` per span of many texts at once: span ``i`` is
-        ``texts[text[i]][start[i]:end[i]]``. Words, sentences, sections and trigger matches of
-        all texts are found in one pass over the joined texts (``nercore.context.words``).
+        """``find_columns`` as one ``Context`` per span."""
+        return self.find_columns(texts, text, start, end).contexts()
+
+    def find_columns(
+        self, texts: Sequence[str], text: np.ndarray, start: np.ndarray, end: np.ndarray
+    ) -> ContextColumns:
+        """The contexts of spans of many texts at once: span ``i`` is ``texts[text[i]][start[i]:end[i]]``.
+        Words, sentences, sections and trigger matches of all texts are found in one pass over the
+        joined texts (``nercore.context.words``, ``nercore.context.matching``), and which trigger
+        reaches which span with array operations over all spans (``nercore.context.scopes``).
 
         Raises:
             ValueError: if a span is not within its text, or the arrays differ in length.
@@ -89,7 +119,7 @@ class ContextFinder:
                 f"expected text, start and end of one length, got shapes {text.shape}, {start.shape}, {end.shape}"
             )
         if text.size == 0:
-            return []
+            return _no_columns()
         lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
         bad = (text < 0) | (text >= len(texts))
         bad[~bad] = (start[~bad] < 0) | (start[~bad] > end[~bad]) | (end[~bad] > lengths[text[~bad]])
@@ -106,8 +136,7 @@ class ContextFinder:
         sections = self._sections.find_all(joined.header_text, joined.texts, joined.offsets[:-1].tolist())
         section_starts = np.array([s.start for s in sections], dtype=np.int64)
         sentences = sentence_starts(words, section_starts)
-        matches = self._matches(words)
-        match_starts = np.array([m.start for m in matches], dtype=np.int64)
+        matches = self._triggers.match(words.norms, words.text_offsets)
 
         g_start, g_end = joined.offsets[local] + start, joined.offsets[local] + end  # in the joined text
         w0, w1 = words.text_offsets[local], words.text_offsets[local + 1]  # the text's words
@@ -121,19 +150,24 @@ class ContextFinder:
         s0 = np.maximum(s0, w0)
         i1 = np.searchsorted(sentences, np.maximum(first, last - 1), side="right")
         s1 = np.minimum(np.append(sentences, words.start.size)[i1], w1)
-        lo, hi = np.searchsorted(match_starts, s0), np.searchsorted(match_starts, s1)
+        values = reached_values(matches, MentionWords(first=first, last=last, sentence_start=s0, sentence_end=s1))
         k = np.searchsorted(section_starts, g_start, side="right") - 1
         has_section = (
             (k >= 0) & (section_starts[np.maximum(k, 0)] >= joined.offsets[local])
             if sections
             else np.zeros(text.size, dtype=bool)
         )
-        return [
-            self._context(matches[a:b], f, la, e, sections[j] if h else None)
-            for a, b, f, la, e, j, h in zip(
-                lo.tolist(), hi.tolist(), first.tolist(), last.tolist(), s1.tolist(), k.tolist(), has_section.tolist()
-            )
-        ]
+        section = np.where(has_section, k, -1)
+        if sections:  # where no trigger set an attribute, the section may imply a value
+            implied = np.array([self._implied(s.implies) for s in sections], dtype=np.int64)[np.maximum(section, 0)]
+            values = np.where((values < 0) & (section >= 0)[:, None], implied, values)
+        values[values < 0] = 0  # each attribute's default is its first value
+        return ContextColumns(
+            negation=values[:, 0].astype(np.int8),
+            temporality=values[:, 1].astype(np.int8),
+            experiencer=values[:, 2].astype(np.int8),
+            section=[sections[j].name if j >= 0 else None for j in section.tolist()],
+        )
 
     def apply(self, text: str, entities: Sequence[Entity]) -> list[Entity]:
         """``entities`` of ``text`` with their context fields set (offsets unchanged)."""
@@ -143,61 +177,19 @@ class ContextFinder:
             for e, c in zip(entities, contexts)
         ]
 
-    # -- stages ------------------------------------------------------------------------------
-    def _matches(self, words: Words) -> list[_Match]:
-        """Trigger matches over the words of each text, longest first, no overlap, none across
-        texts; pseudo-triggers consume their words and are dropped."""
-        out = []
-        by_first, norms = self._by_first, words.norms
-        candidates = np.array([i for i, w in enumerate(norms) if w in by_first], dtype=np.int64)
-        limits = words.text_offsets[
-            np.searchsorted(words.text_offsets, candidates, side="right")
-        ]  # each one's text end
-        resume = 0
-        for i, limit in zip(candidates.tolist(), limits.tolist()):
-            if i < resume:
-                continue  # inside the last match
-            for length, table in by_first[norms[i]]:
-                triggers = table.get(tuple(norms[i : i + length])) if i + length <= limit else None
-                if triggers:
-                    if triggers[0].category != "PSEUDO":
-                        out.append(_Match(i, i + length, tuple(triggers)))
-                    resume = i + length
-                    break
-        return out
+    def _implied(self, implies: tuple[tuple[str, str], ...]) -> list[int]:
+        """A section's implied value code per attribute (-1: none)."""
+        codes = self._implied_codes.get(implies)
+        if codes is None:
+            values = dict(implies)
+            codes = [ATTRIBUTE_VALUES[a].index(values[a]) if a in values else -1 for a in ATTRIBUTES]
+            self._implied_codes[implies] = codes
+        return codes
 
-    def _context(
-        self, matches: Sequence[_Match], first: int, last: int, sentence_end: int, section: Section | None
-    ) -> Context:
-        best: dict[str, tuple[int, str]] = {}  # attribute → (distance, value)
-        terminators = [(m.start, m.end, t) for m in matches for t in m.triggers if t.category == "TERMINATE"]
-        for m in matches:
-            if m.end > first and m.start < last:
-                continue  # a cue inside the entity itself
-            for trigger in m.triggers:
-                if trigger.category == "TERMINATE":
-                    continue
-                if m.end <= first and trigger.direction in ("forward", "both"):
-                    lo, hi, distance = m.end, first, first - m.end
-                elif m.start >= last and trigger.direction in ("backward", "both") and m.start < sentence_end:
-                    lo, hi, distance = last, m.start, m.start - last
-                else:
-                    continue
-                if trigger.max_scope is not None and distance >= trigger.max_scope:
-                    continue
-                if any(
-                    lo <= t_start and t_end <= hi and (not t.terminates or trigger.category in t.terminates)
-                    for t_start, t_end, t in terminators
-                ):
-                    continue
-                attribute, value = TRIGGER_CATEGORIES[trigger.category]
-                if attribute not in best or distance < best[attribute][0]:
-                    best[attribute] = (distance, value)
-        values = {attribute: value for attribute, (_, value) in best.items()}
-        if section is not None:
-            for attribute, value in section.implies:
-                values.setdefault(attribute, value)
-        return Context(**{**DEFAULTS, **values}, section=section.name if section is not None else None)
+
+def _no_columns() -> ContextColumns:
+    empty = np.zeros(0, dtype=np.int8)
+    return ContextColumns(negation=empty, temporality=empty, experiencer=empty, section=[])
 
 
 @lru_cache(maxsize=1)

@@ -1,16 +1,26 @@
-"""Clinical context as it was computed before the array rewrite (issue 11): one text at a time,
-a Python loop over its words. The oracle that ``nercore.context.engine.ContextFinder.find_batch`` must
-equal exactly. Bodies are kept verbatim from nercore/context.py and nercore/sections.py."""
+"""Clinical context as it was computed before the array rewrites (issues 11 and 25): one text at a
+time, a Python loop over its words and, per mention, over the triggers of its sentence. The oracle
+that ``nercore.context.engine.ContextFinder.find_batch`` must equal exactly. Bodies are kept
+verbatim from nercore/context.py and nercore/sections.py."""
 
 from __future__ import annotations
 
 import bisect
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 
-from nercore.context.engine import Context, _Match
-from nercore.context.rules import DEFAULTS, TRIGGER_CATEGORIES, WORD, ContextRules, SectionRule, normalise_word
+from nercore.context.engine import Context
+from nercore.context.rules import (
+    DEFAULTS,
+    TRIGGER_CATEGORIES,
+    WORD,
+    ContextRules,
+    SectionRule,
+    Trigger,
+    normalise_word,
+)
 from nercore.context.sections import Section, _words_pattern, section_at
 
 _UNLISTED = re.compile(
@@ -21,6 +31,13 @@ _UNLISTED = re.compile(
 SENTENCE_END = frozenset({".", "!", "?"})
 ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "st", "vs", "e.g", "i.e", "approx", "fig", "no", "pt", "sr", "jr"})
 _COLON = re.compile(r"(?:\((?:e?s)\))?[ \t]*:", re.I)
+
+
+@dataclass(frozen=True)
+class _Match:
+    start: int  # first word
+    end: int  # one past the last word
+    triggers: tuple[Trigger, ...]
 
 
 class OldSectionFinder:

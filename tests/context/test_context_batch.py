@@ -11,8 +11,9 @@ import re
 import numpy as np
 import pytest
 
-from nercore.context.engine import ContextFinder
-from nercore.context.rules import WORD, normalise_word
+from nercore.context.engine import Context, ContextFinder
+from nercore.context.matching import CATEGORIES, TriggerTable
+from nercore.context.rules import DEFAULT_SECTIONS, WORD, ContextRules, normalise_word
 from nercore.context.sections import SectionFinder, header_trie
 from nercore.context.words import join_texts, split_words
 from tests.conftest import SHARED_DATA
@@ -124,8 +125,11 @@ def random_spans(texts: list[str], per_text: int, seed: int) -> tuple[np.ndarray
     return tuple(np.array([r[i] for r in rows], dtype=np.int64) for i in range(3))
 
 
-def assert_batch_equals_per_text(texts: list[str], per_text: int, seed: int) -> int:
-    old, new = OldContextFinder(), ContextFinder()
+def assert_batch_equals_per_text(
+    texts: list[str], per_text: int, seed: int, rules: ContextRules | None = None
+) -> tuple[int, int]:
+    """Asserts; returns how many spans were compared and how many of them a trigger or section set."""
+    old, new = OldContextFinder(rules), ContextFinder(rules)
     text, start, end = random_spans(texts, per_text, seed)
     expected = [
         c
@@ -141,7 +145,7 @@ def assert_batch_equals_per_text(texts: list[str], per_text: int, seed: int) -> 
         + new.find_batch(texts[half:], text[~first] - half, start[~first], end[~first])
         == expected
     )
-    return len(expected)
+    return len(expected), sum(c != Context(section=c.section) for c in expected)
 
 
 def test_words_equal_the_word_pattern():
@@ -185,7 +189,73 @@ def test_header_trie_prefers_the_longest_header():
 
 @pytest.mark.parametrize("seed", [3, 4])
 def test_batch_context_equals_the_per_text_engine_on_fuzzed_texts(seed):
-    assert assert_batch_equals_per_text(fuzz_texts(500, seed), per_text=12, seed=seed) > 2000
+    assert assert_batch_equals_per_text(fuzz_texts(500, seed), per_text=12, seed=seed)[0] > 2000
+
+
+def trigger_texts(rules: ContextRules, n: int, seed: int) -> list[str]:
+    """Texts made of the rules' own trigger phrases (in random case, several in a row, so that they
+    overlap and nest), mentions, sentence ends and headers."""
+    rng = random.Random(seed)
+    phrases = [" ".join(w.replace("<num>", "12").replace("<year>", "1999") for w in t.words) for t in rules.triggers]
+    fillers = ["fever", "pneumonia", "chest pain", ".", ". The", ",", ";", "\n\n", "Past Medical History:",
+               "FAMILY HISTORY:", "2)", "Dr.", "and", "of"]  # fmt: skip
+    texts = []
+    for _ in range(n):
+        pieces = [
+            rng.choice(phrases) if rng.random() < 0.5 else rng.choice(fillers) for _ in range(rng.randrange(2, 30))
+        ]
+        pieces = [p.upper() if rng.random() < 0.1 else p.capitalize() if rng.random() < 0.2 else p for p in pieces]
+        texts.append(" ".join(pieces))
+    return texts
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_batch_context_equals_the_per_text_engine_on_texts_of_triggers(seed):
+    # every trigger of the shipped rules, each attribute set many times over
+    compared, set_by_rules = assert_batch_equals_per_text(trigger_texts(ContextRules.load(), 400, seed), 10, seed)
+    assert compared > 1500 and set_by_rules > 700
+
+
+def test_overlapping_and_nested_triggers_are_chosen_as_the_per_text_engine_chooses(tmp_path):
+    triggers = tmp_path / "triggers.tsv"
+    triggers.write_text(
+        "\n".join(
+            [
+                "a b\tNEGATED\tforward\t-\ttest",
+                "b c\tHISTORICAL\tforward\t-\ttest",
+                "c\tOTHER\tbackward\t3\ttest",
+                "b c d e\tPSEUDO\t-\t-\ttest",
+                "d\tPOSSIBLE\tboth\t-\ttest",
+                "d\tHYPOTHETICAL\tforward\t2\ttest",
+                "x\tTERMINATE:NEGATED\t-\t-\ttest",
+                "y\tTERMINATE\t-\t-\ttest",
+            ]
+        )
+        + "\n"
+    )
+    rules = ContextRules.load(triggers, DEFAULT_SECTIONS)
+    rng = random.Random(8)
+    texts = [" ".join(rng.choice("abcdexyz.") for _ in range(rng.randrange(1, 25))) for _ in range(600)]
+    compared, set_by_rules = assert_batch_equals_per_text(texts, per_text=8, seed=8, rules=rules)
+    assert compared > 2000 and set_by_rules > 500
+
+
+def test_trigger_table_takes_the_longest_phrase_left_to_right(tmp_path):
+    triggers = tmp_path / "triggers.tsv"
+    triggers.write_text(
+        "a b\tNEGATED\tforward\t-\tt\nb c\tHISTORICAL\tforward\t-\tt\nc\tOTHER\tbackward\t3\tt\n"
+        "b c d e\tPSEUDO\t-\t-\tt\nd\tPOSSIBLE\tboth\t-\tt\nd\tHYPOTHETICAL\tforward\t2\tt\n"
+    )
+    table = TriggerTable(ContextRules.load(triggers, DEFAULT_SECTIONS))
+    # "b c" is tangled with "a b" and loses; "c" and "d" start where "a b" ends
+    found = table.match("a b c d e".split(), np.array([0, 5]))
+    assert found.start.tolist() == [0, 2, 3] and found.end.tolist() == [2, 3, 4]
+    assert [CATEGORIES[c] for c in found.category.tolist()] == ["NEGATED", "OTHER", "POSSIBLE", "HYPOTHETICAL"]
+    assert found.cue_match.tolist() == [0, 1, 2, 2] and found.max_scope.tolist() == [-1, 3, -1, 2]
+    # the pseudo-trigger consumes "b c d e"; nothing is left to match
+    assert table.match("b c d e a".split(), np.array([0, 5])).start.size == 0
+    # no phrase spans two texts
+    assert table.match("x a b".split(), np.array([0, 2, 3])).start.size == 0
 
 
 def test_batch_context_equals_the_per_text_engine_on_real_notes():
@@ -194,7 +264,7 @@ def test_batch_context_equals_the_per_text_engine_on_real_notes():
         pytest.skip(f"{path} is absent")
     with open(path, encoding="utf-8") as f:
         texts = [r["text"] for r in csv.DictReader(f)][:120]
-    assert assert_batch_equals_per_text(texts, per_text=40, seed=5) > 2000
+    assert assert_batch_equals_per_text(texts, per_text=40, seed=5)[0] > 2000
 
 
 def test_spans_outside_their_text_are_an_error():
