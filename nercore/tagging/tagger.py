@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from nercore.tagging.device import (
 )
 from nercore.tagging.loading import load_parts
 from nercore.tagging.model import BertCrf
+from nercore.tagging.overlap import overlapped
 from nercore.tagging.token_batch import Prepared, batch_arrays, encode_batch, plan_windows
 
 log = logging.getLogger(__name__)
@@ -247,12 +247,13 @@ class Tagger:
         """Like ``tag``, with each text's window and sub-word counts.
 
         Texts are processed in chunks of at most ``chunk_texts`` texts and ``chunk_chars``
-        characters (at least one text each). With ``overlap`` (the default on a GPU) the next
-        chunk is tokenised on a background thread while the current one runs through the model,
-        so the device does not wait for tokenisation. On a CPU the encoder and the tokenizer
-        (whose Rust core already uses every core) compete for the same cores: on 2 cores the
-        overlap made the host path 12% slower (``bench.host_path``), so it is off there by
-        default. Results do not depend on the chunking or the overlap.
+        characters (at least one text each). With ``overlap`` (the default on a GPU) the chunks
+        flow through three stages at once: while chunk ``i`` runs through the encoder, chunk
+        ``i + 1`` is tokenised on one background thread and chunk ``i - 1`` decoded and turned into
+        entities (context, codes) on another, so the device waits for neither. On a CPU the encoder
+        and the tokenizer (whose Rust core already uses every core) compete for the same cores: on
+        2 cores tokenising ahead made the host path 12% slower (``bench.host_path``), so it is off
+        there by default. Results do not depend on the chunking or the overlap.
         """
         if isinstance(texts, str):
             raise ValueError("expected a sequence of texts, got one str (wrap it in a list)")
@@ -263,18 +264,14 @@ class Tagger:
             return self._run(texts, self.preprocess(texts))
         if not self.overlap:
             return [r for chunk in chunks for r in self._run(chunk, self.preprocess(chunk))]
-        results: list[TagResult] = []
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nercore-preprocess") as pool:
-            upcoming = pool.submit(self.preprocess, chunks[0])
-            for i, chunk in enumerate(chunks):
-                prepared = upcoming.result()
-                if i + 1 < len(chunks):
-                    upcoming = pool.submit(self.preprocess, chunks[i + 1])
-                results.extend(self._run(chunk, prepared))
-        return results
+        return overlapped(chunks, self.preprocess, self.forward, self._finish)
 
     def _run(self, texts: Sequence[str], prepared: Prepared) -> list[TagResult]:
-        entities = self.postprocess(texts, prepared, self.forward(prepared))
+        return self._finish(texts, prepared, self.forward(prepared))
+
+    def _finish(self, texts: Sequence[str], prepared: Prepared, emissions: torch.Tensor) -> list[TagResult]:
+        """Stage 3 and the codes, as one result per text."""
+        entities = self.postprocess(texts, prepared, emissions)
         if self.linker is not None:
             entities = self.linker.apply(texts, entities)
         windows = np.bincount(prepared.windows.text, minlength=len(texts)).tolist()
