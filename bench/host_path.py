@@ -207,14 +207,31 @@ def measure_job(model: str, texts: list[str], runner_args: list[str]) -> dict:
         started = time.perf_counter()
         summary = run(args)
         seconds = time.perf_counter() - started
+    return rates(texts, seconds, summary["entities"])
+
+
+def rates(texts: list[str], seconds: float, entities: int) -> dict:
     words = sum(len(t.split()) for t in texts)
     return {
         "seconds": seconds,
         "words": words,
         "words_s": words / seconds,
-        "entities_per_word": summary["entities"] / words,
+        "entities_per_word": entities / words,
         "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def measure_tokenizer(model: str, which: str, n: int) -> dict:
+    """The fast tokenizer alone on the same texts as ``measure_tag_set``: its Rust ``encode_batch``
+    (offsets included, no special tokens), the floor under any host path."""
+    from transformers import AutoTokenizer
+
+    texts = synthetic_notes(n) if which == "synthetic" else load_notes(n)
+    tokenizer = AutoTokenizer.from_pretrained(model)._tokenizer
+    tokenizer.encode_batch(texts[:2000], add_special_tokens=False)  # warm-up
+    started = time.perf_counter()
+    tokenizer.encode_batch(texts, add_special_tokens=False)
+    return rates(texts, time.perf_counter() - started, 0)
 
 
 def measure_tag_set(model: str, which: str, n: int, context: bool) -> dict:
@@ -359,6 +376,13 @@ def tag_only(args) -> int:
         flat = build_model(Path(tmp) / "no-layer", 0)
         for _ in range(args.repeats):
             for label, which, n, context in sets:
+                if context:  # the floor: the tokenizer alone on the same texts, in the same round
+                    r = in_fresh_process(measure_tokenizer, flat, which, n)
+                    r["notes"] = counts[which]
+                    print(f"{label}, tokenizer alone: {r['words_s']:,.0f} words/s", file=sys.stderr, flush=True)
+                    key = (label, "tokenizer alone")
+                    if key not in best or r["seconds"] < best[key]["seconds"]:
+                        best[key] = r
                 for tree_name, tree in trees:
                     if tree is None:
                         r = in_fresh_process(measure_tag_set, flat, which, n, context)
@@ -373,6 +397,10 @@ def tag_only(args) -> int:
         f"Machine: {machine()}; float32; no-layer random model; {args.repeats} interleaved rounds, best of each; "
         "GPU: unmeasured in this run."
     ]
+    for label, *_ in sets:
+        if (label, "tokenizer alone") in best:
+            share = best[(label, "this tree")]["words_s"] / best[(label, "tokenizer alone")]["words_s"]
+            notes.append(f"{label}: this tree's Tagger.tag / the tokenizer alone: {share:.2f} (target >= 0.55).")
     if args.baseline:
         for label, *_ in sets:
             new, old = best[(label, "this tree")], best[(label, trees[1][0])]
