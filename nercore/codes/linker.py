@@ -27,6 +27,7 @@ from nercore.codes.icd import codeset
 from nercore.codes.index import CodeIndex, default_index
 from nercore.codes.terms import normalise
 from nercore.entity import Entity
+from nercore.entity_columns import EntityColumns, LinkedCodes
 
 DEFAULT_K = 5
 DEFAULT_THRESHOLD = 0.5
@@ -236,6 +237,27 @@ class CodeLinker:
             CodeCandidate(code, codeset().get_description(code), round(score, 6), codeset().is_leaf(code))
             for code, score in order[: self.k]
         )
+
+    def link_columns(self, texts: Sequence[str], columns: EntityColumns) -> EntityColumns:
+        """``columns`` with the code fields set (``apply`` for entities as columns)."""
+        n = len(columns)
+        linked = np.fromiter(
+            (t in self.entity_types for t in columns.entity_type), dtype=bool, count=n
+        )  # shape: (entities,)
+        which = np.flatnonzero(linked)
+        text, start, end = columns.text[which], columns.start_char[which], columns.end_char[which]
+        bounds = np.searchsorted(text, np.arange(columns.texts + 1)).tolist()
+        spans = [list(zip(start[a:b].tolist(), end[a:b].tolist())) for a, b in zip(bounds[:-1], bounds[1:])]  # per text
+        found = [c for per_text in self.link_many(texts, spans) for c in per_text]
+        icd10cm_code: list[str | None] = [None] * n
+        icd10cm_score: list[float | None] = [None] * n
+        codes: list[tuple] = [()] * n
+        for i, candidates in zip(which.tolist(), found):
+            top = candidates[0] if candidates and candidates[0].score >= self.threshold else None
+            codes[i] = candidates
+            if top is not None:
+                icd10cm_code[i], icd10cm_score[i] = top.code, top.score
+        return columns.with_codes(LinkedCodes(icd10cm_code=icd10cm_code, icd10cm_score=icd10cm_score, codes=codes))
 
     def apply(self, texts: Sequence[str], entities: Sequence[Sequence[Entity]]) -> list[list[Entity]]:
         """Entities with ``icd10cm_code``, ``icd10cm_score`` and ``codes`` set for the linked types."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from nercore.codes.linker import CodeLinker
 from nercore.context.engine import ContextFinder
 from nercore.context.rules import ContextRules
 from nercore.entity import Entity
+from nercore.entity_columns import EntityColumns
 from nercore.tagging.batching import BatchShapes, chunk_bounds
 from nercore.tagging.decoding import WordLabels, decode_words, entity_spans
 from nercore.tagging.device import (
@@ -38,6 +38,7 @@ from nercore.tagging.device import (
 from nercore.tagging.loading import load_parts
 from nercore.tagging.model import BertCrf
 from nercore.tagging.overlap import overlapped
+from nercore.tagging.results import TaggedTexts, TagResult, concat_tagged
 from nercore.tagging.token_batch import Prepared, batch_arrays, encode_batch, plan_windows
 
 log = logging.getLogger(__name__)
@@ -50,18 +51,6 @@ DEFAULT_CHUNK_TEXTS = 4096
 DEFAULT_CHUNK_CHARS = 1 << 20
 # Padded steps × rows per CRF batch: bounds the decoder's memory (about 50 MB) on very long notes.
 DECODE_BUDGET = 1 << 18
-
-
-@dataclass(frozen=True, kw_only=True)
-class TagResult:
-    """One text's entities, with how many windows and sub-words it took, the encoder's
-    precision ("float32", "bfloat16", "int8") and the version of the model that tagged it."""
-
-    entities: list[Entity]
-    windows: int
-    tokens: int
-    precision: str = ""
-    model_version: str = ""
 
 
 class Tagger:
@@ -99,7 +88,7 @@ class Tagger:
         labels = self.label_set.labels
         self._is_begin = np.array([lab.startswith("B-") for lab in labels])
         self._is_inside = np.array([lab.startswith("I-") for lab in labels])
-        self._label_type = [lab[2:] if lab != "O" else "" for lab in labels]
+        self._type_names = np.array([lab[2:] if lab != "O" else "" for lab in labels], dtype=object)
 
     @property
     def batch_tokens(self) -> int:
@@ -191,9 +180,9 @@ class Tagger:
         """Constrained Viterbi and marginals over each text's whole word sequence."""
         return decode_words(emissions, prepared.tokens.word_offsets, self._crf, DECODE_BUDGET)
 
-    def postprocess(self, texts: Sequence[str], prepared: Prepared, emissions: torch.Tensor) -> list[list[Entity]]:
-        """Each text's entities: decoded labels to spans and (with ``context``) their clinical
-        context for all texts at once, then one ``Entity`` per span (the only per-entity step)."""
+    def postprocess_columns(self, texts: Sequence[str], prepared: Prepared, emissions: torch.Tensor) -> EntityColumns:
+        """All texts' entities as columns: decoded labels to spans and (with ``context``) their
+        clinical context, for all texts at once; no object per entity."""
         tokens = prepared.tokens
         spans = entity_spans(
             self.decode(prepared, emissions),
@@ -203,37 +192,22 @@ class Tagger:
             self._is_begin,
             self._is_inside,
         )
-        types = self._label_type
-        rows = zip(
-            spans.text.tolist(),
-            spans.label.tolist(),
-            spans.start_char.tolist(),
-            spans.end_char.tolist(),
-            spans.score.tolist(),
+        context = None
+        if self.context is not None:
+            context = self.context.find_columns(texts, spans.text, spans.start_char, spans.end_char)
+        return EntityColumns(
+            texts=len(texts),
+            text=np.asarray(spans.text, dtype=np.int64),
+            entity_type=self._type_names[spans.label].tolist(),
+            start_char=np.asarray(spans.start_char, dtype=np.int64),
+            end_char=np.asarray(spans.end_char, dtype=np.int64),
+            score=np.asarray(spans.score, dtype=np.float64),
+            context=context,
         )
-        if self.context is None:
-            entities = [
-                Entity(entity_type=types[label], start_char=start, end_char=end, text=texts[t][start:end], score=score)
-                for t, label, start, end, score in rows
-            ]
-        else:
-            contexts = self.context.find_batch(texts, spans.text, spans.start_char, spans.end_char)
-            entities = [
-                Entity(
-                    entity_type=types[label],
-                    start_char=start,
-                    end_char=end,
-                    text=texts[t][start:end],
-                    score=score,
-                    negation=c.negation,
-                    temporality=c.temporality,
-                    experiencer=c.experiencer,
-                    section=c.section,
-                )
-                for (t, label, start, end, score), c in zip(rows, contexts)
-            ]
-        bounds = np.searchsorted(spans.text, np.arange(len(texts) + 1)).tolist()
-        return [entities[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def postprocess(self, texts: Sequence[str], prepared: Prepared, emissions: torch.Tensor) -> list[list[Entity]]:
+        """Each text's entities (``postprocess_columns`` as one ``Entity`` per span)."""
+        return self.postprocess_columns(texts, prepared, emissions).entities(texts)
 
     def tag(self, texts: Sequence[str]) -> list[list[Entity]]:
         """Entities of each text, in order of appearance.
@@ -255,30 +229,47 @@ class Tagger:
         2 cores tokenising ahead made the host path 12% slower (``bench.host_path``), so it is off
         there by default. Results do not depend on the chunking or the overlap.
         """
+        texts = self._checked(texts)
+        parts = self._tag_chunks(texts)
+        return [r for part, (a, b) in parts for r in part.results(texts[a:b])]
+
+    def tag_columns(self, texts: Sequence[str]) -> TaggedTexts:
+        """Like ``tag_detailed``, with all texts' entities as columns (``EntityColumns``) and no
+        ``Entity`` objects: what a job turns into table rows."""
+        texts = self._checked(texts)
+        parts = self._tag_chunks(texts)
+        return parts[0][0] if len(parts) == 1 else concat_tagged([part for part, _ in parts])
+
+    @staticmethod
+    def _checked(texts: Sequence[str]) -> list[str]:
         if isinstance(texts, str):
             raise ValueError("expected a sequence of texts, got one str (wrap it in a list)")
-        texts = list(texts)
-        lengths = [len(t) if isinstance(t, str) else 0 for t in texts]
-        chunks = [texts[a:b] for a, b in chunk_bounds(lengths, self.chunk_texts, self.chunk_chars)]
-        if len(chunks) <= 1:
-            return self._run(texts, self.preprocess(texts))
-        if not self.overlap:
-            return [r for chunk in chunks for r in self._run(chunk, self.preprocess(chunk))]
-        return overlapped(chunks, self.preprocess, self.forward, self._finish)
+        return list(texts)
 
-    def _run(self, texts: Sequence[str], prepared: Prepared) -> list[TagResult]:
+    def _tag_chunks(self, texts: list[str]) -> list[tuple[TaggedTexts, tuple[int, int]]]:
+        lengths = [len(t) if isinstance(t, str) else 0 for t in texts]
+        bounds = chunk_bounds(lengths, self.chunk_texts, self.chunk_chars)
+        chunks = [texts[a:b] for a, b in bounds]
+        if len(chunks) <= 1:
+            return [(self._run(texts, self.preprocess(texts)), (0, len(texts)))]
+        if not self.overlap:
+            parts = [self._run(chunk, self.preprocess(chunk)) for chunk in chunks]
+        else:
+            parts = overlapped(chunks, self.preprocess, self.forward, lambda *a: [self._finish(*a)])
+        return list(zip(parts, bounds))
+
+    def _run(self, texts: Sequence[str], prepared: Prepared) -> TaggedTexts:
         return self._finish(texts, prepared, self.forward(prepared))
 
-    def _finish(self, texts: Sequence[str], prepared: Prepared, emissions: torch.Tensor) -> list[TagResult]:
-        """Stage 3 and the codes, as one result per text."""
-        entities = self.postprocess(texts, prepared, emissions)
+    def _finish(self, texts: Sequence[str], prepared: Prepared, emissions: torch.Tensor) -> TaggedTexts:
+        """Stage 3 and the codes, with each text's windows and sub-words."""
+        columns = self.postprocess_columns(texts, prepared, emissions)
         if self.linker is not None:
-            entities = self.linker.apply(texts, entities)
-        windows = np.bincount(prepared.windows.text, minlength=len(texts)).tolist()
-        tokens = prepared.tokens.token_counts.tolist()
-        return [
-            TagResult(
-                entities=e, windows=windows[i], tokens=tokens[i], precision=self.precision, model_version=self.version
-            )
-            for i, e in enumerate(entities)
-        ]
+            columns = self.linker.link_columns(texts, columns)
+        return TaggedTexts(
+            columns=columns,
+            windows=np.bincount(prepared.windows.text, minlength=len(texts)).astype(np.int64),
+            tokens=np.asarray(prepared.tokens.token_counts, dtype=np.int64),
+            precision=self.precision,
+            model_version=self.version,
+        )

@@ -181,7 +181,7 @@ def spans(self, text: str, encoded: EncodedText, label_ids: np.ndarray, confiden
         end_char = int(encoded.word_end_char[e - 1])
         entities.append(
             Entity(
-                entity_type=self._label_type[label_ids[b]],
+                entity_type=str(self._type_names[label_ids[b]]),
                 start_char=start_char,
                 end_char=end_char,
                 text=text[start_char:end_char],

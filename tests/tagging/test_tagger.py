@@ -411,3 +411,31 @@ def test_full_masks_stay_off_where_attention_is_not_sdpa(tiny_model_dir):
     assert not model.use_full_masks()
     mask = torch.ones(2, 5, dtype=torch.long)
     assert model.encoder_mask(mask) is mask
+
+
+@pytest.mark.parametrize("codes", [False, True])
+def test_columns_hold_exactly_the_entities_of_tag_detailed(tiny_model_dir, codes):
+    tagger = Tagger.load(tiny_model_dir, device="cpu", codes=codes)
+    texts = ODD_TEXTS * 2 + ["No history of pneumonia. Past Medical History: diabetes mellitus, sepsis."] * 3
+    tagger.chunk_texts = 5  # several chunks: their columns are joined
+    detailed = tagger.tag_detailed(texts)
+    tagged = tagger.tag_columns(texts)
+    assert len(tagged) == len(texts) and tagged.columns.texts == len(texts)
+    assert tagged.columns.counts().tolist() == [len(r.entities) for r in detailed]
+    assert tagged.windows.tolist() == [r.windows for r in detailed]
+    assert tagged.tokens.tolist() == [r.tokens for r in detailed]
+    assert [r.entities for r in tagged.results(texts)] == [r.entities for r in detailed]
+    flat = [e for r in detailed for e in r.entities]
+    assert len(flat) > 20
+    assert tagged.columns.entity_type == [e.entity_type for e in flat]
+    assert tagged.columns.mentions(texts) == [e.text for e in flat]
+    assert tagged.columns.context_values("negation") == [e.negation for e in flat]
+    assert tagged.columns.context_values("section") == [e.section for e in flat]
+    if codes:
+        assert tagged.columns.linked.codes == [e.codes for e in flat]
+        assert any(e.icd10cm_code for e in flat)
+        assert tagged.columns.linked.icd10cm_code == [e.icd10cm_code for e in flat]
+    else:
+        assert tagged.columns.linked is None
+    tagger.overlap = not tagger.overlap
+    assert tagger.tag_columns(texts).columns.entities(texts) == [r.entities for r in detailed]

@@ -1,0 +1,148 @@
+"""The entities of many texts as columns: what ``Tagger.tag_columns`` returns and the job writes.
+
+One ``EntityColumns`` holds every entity of a call, ordered by text and position, as arrays (and
+lists where values are strings or candidates). ``Entity`` objects are built from it only for the
+Python API (``EntityColumns.entities``), so that a job never builds an object per entity and reads
+its fields back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from nercore.context.engine import ContextColumns
+from nercore.entity import Entity
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkedCodes:
+    """What the ICD-10-CM linker set on each entity (None / () for entities of other types)."""
+
+    icd10cm_code: list[str | None]
+    icd10cm_score: list[float | None]
+    codes: list[tuple]  # ranked ``CodeCandidate``s, best first
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntityColumns:
+    """Entities of ``texts`` texts, ordered by text, then as the tagger found them."""
+
+    texts: int  # how many texts the columns cover (some may have no entity)
+    text: np.ndarray  # int64 (entities,): the entity's text, ascending
+    entity_type: list[str]
+    start_char: np.ndarray  # int64 (entities,)
+    end_char: np.ndarray  # int64 (entities,)
+    score: np.ndarray  # float64 (entities,)
+    context: ContextColumns | None = None  # None: context not computed
+    linked: LinkedCodes | None = None  # None: not linked
+
+    def __post_init__(self) -> None:
+        n = self.text.size
+        sizes = [len(self.entity_type), self.start_char.size, self.end_char.size, self.score.size]
+        if self.context is not None:
+            sizes.append(len(self.context))
+        if self.linked is not None:
+            sizes.append(len(self.linked.codes))
+        if any(size != n for size in sizes):
+            raise ValueError(f"expected columns of {n} entities, got lengths {sizes}")
+
+    def __len__(self) -> int:
+        return self.text.size
+
+    def bounds(self) -> np.ndarray:
+        """Where each text's entities start, and the end: shape (texts + 1,)."""
+        return np.searchsorted(self.text, np.arange(self.texts + 1))
+
+    def counts(self) -> np.ndarray:
+        """Entities per text: shape (texts,)."""
+        return np.diff(self.bounds())
+
+    def context_values(self, attribute: str) -> list[str | None]:
+        """One context attribute per entity as strings (``None`` each when context was not computed)."""
+        if self.context is None:
+            return [None] * len(self)
+        if attribute == "section":
+            return list(self.context.section)
+        return self.context.values(attribute)
+
+    def with_codes(self, linked: LinkedCodes) -> EntityColumns:
+        return replace(self, linked=linked)
+
+    def mentions(self, texts: Sequence[str]) -> list[str]:
+        """Each entity's text, ``texts[text][start_char:end_char]``."""
+        return [texts[t][a:b] for t, a, b in zip(self.text.tolist(), self.start_char.tolist(), self.end_char.tolist())]
+
+    def entities(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """One list of ``Entity`` per text (the Python API's records)."""
+        rows = zip(self.entity_type, self.start_char.tolist(), self.end_char.tolist(), self.mentions(texts))
+        scores = self.score.tolist()
+        if self.context is None:
+            made = [
+                Entity(entity_type=kind, start_char=start, end_char=end, text=text, score=score)
+                for (kind, start, end, text), score in zip(rows, scores)
+            ]
+        else:
+            contexts = self.context.contexts()  # shared objects: few distinct values
+            made = [
+                Entity(
+                    entity_type=kind,
+                    start_char=start,
+                    end_char=end,
+                    text=text,
+                    score=score,
+                    negation=c.negation,
+                    temporality=c.temporality,
+                    experiencer=c.experiencer,
+                    section=c.section,
+                )
+                for (kind, start, end, text), score, c in zip(rows, scores, contexts)
+            ]
+        if self.linked is not None:
+            linked = zip(self.linked.icd10cm_code, self.linked.icd10cm_score, self.linked.codes)
+            made = [
+                replace(e, icd10cm_code=code, icd10cm_score=score, codes=codes) if codes else e
+                for e, (code, score, codes) in zip(made, linked)
+            ]
+        bounds = self.bounds().tolist()
+        return [made[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def concat_columns(parts: Sequence[EntityColumns]) -> EntityColumns:
+    """The columns of consecutive calls as one: texts of ``parts[1]`` follow those of ``parts[0]``."""
+    if not parts:
+        raise ValueError("expected at least one EntityColumns, got none")
+    offsets = np.cumsum([0] + [p.texts for p in parts[:-1]])
+    contexts = [p.context for p in parts]
+    linked = [p.linked for p in parts]
+    context = None
+    if all(c is not None for c in contexts):
+        context = ContextColumns(
+            negation=np.concatenate([c.negation for c in contexts]),
+            temporality=np.concatenate([c.temporality for c in contexts]),
+            experiencer=np.concatenate([c.experiencer for c in contexts]),
+            section=[s for c in contexts for s in c.section],
+        )
+    elif any(c is not None for c in contexts):
+        raise ValueError("expected context in all parts or in none")
+    codes = None
+    if all(k is not None for k in linked):
+        codes = LinkedCodes(
+            icd10cm_code=[x for k in linked for x in k.icd10cm_code],
+            icd10cm_score=[x for k in linked for x in k.icd10cm_score],
+            codes=[x for k in linked for x in k.codes],
+        )
+    elif any(k is not None for k in linked):
+        raise ValueError("expected codes in all parts or in none")
+    return EntityColumns(
+        texts=sum(p.texts for p in parts),
+        text=np.concatenate([p.text + o for p, o in zip(parts, offsets.tolist())]).astype(np.int64),
+        entity_type=[t for p in parts for t in p.entity_type],
+        start_char=np.concatenate([p.start_char for p in parts]).astype(np.int64),
+        end_char=np.concatenate([p.end_char for p in parts]).astype(np.int64),
+        score=np.concatenate([p.score for p in parts]).astype(np.float64),
+        context=context,
+        linked=codes,
+    )
