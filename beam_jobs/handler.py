@@ -8,6 +8,7 @@ from apache_beam.ml.inference.base import ModelHandler
 
 from job_core.inference import TaggerSpec, tag_batches
 from job_core.note_batch import NoteBatch
+from job_core.tags import BatchTags
 from nercore.tagging.tagger import Tagger
 
 METRICS_NAMESPACE = "clinical_ner"
@@ -18,9 +19,9 @@ def batch_size(batch: NoteBatch) -> int:
     return batch.chars()
 
 
-class TaggerModelHandler(ModelHandler[NoteBatch, tuple[NoteBatch, list], Tagger]):
-    """Tags NoteBatches; yields ``(batch, results)``, one result a note: a ``TagResult`` or
-    ``"inference_failed:<Error>"`` (``job_core.inference.tag_batches``).
+class TaggerModelHandler(ModelHandler[NoteBatch, tuple[NoteBatch, BatchTags], Tagger]):
+    """Tags NoteBatches; yields ``(batch, tags)``: the batch's entities as columns and each note's
+    failure, if any (``job_core.inference.tag_batches``).
 
     All the texts of the NoteBatches that Beam groups into one inference batch are tagged in one call.
     """
@@ -68,7 +69,7 @@ class TaggerModelHandler(ModelHandler[NoteBatch, tuple[NoteBatch, list], Tagger]
 
     def run_inference(
         self, batch: Sequence[NoteBatch], model: Tagger, inference_args: dict | None = None
-    ) -> Iterable[tuple[NoteBatch, list]]:
+    ) -> Iterable[tuple[NoteBatch, BatchTags]]:
         return tag_batches(model, batch)
 
     def get_num_bytes(self, batch: Sequence[NoteBatch]) -> int:

@@ -85,7 +85,7 @@ def default_entity_schema(passthrough: Sequence[str]) -> pa.Schema:
 
 
 class ToEntityBatches(beam.DoFn):
-    """(NoteBatch, results) → entity and code record batches, plus one count record per bundle;
+    """(NoteBatch, BatchTags) → entity and code record batches, plus one count record per bundle;
     a failed note → a reject (``job_core.tables.TaskTables``: no dict and no Beam element per entity)."""
 
     def __init__(
@@ -108,8 +108,8 @@ class ToEntityBatches(beam.DoFn):
         self._tables = TaskTables(*self._args)
 
     def process(self, item):
-        notes, results = item
-        for row in self._tables.add(notes, results):
+        notes, tags = item
+        for row in self._tables.add(notes, tags):
             yield TaggedOutput("reject", row)
         if self._progress is not None:
             self._progress.add(len(notes))

@@ -18,7 +18,9 @@ import torch
 from job_core.config import JobConfig
 from job_core.note_batch import NoteBatch
 from job_core.notes import REASON_INFERENCE
-from nercore.tagging.tagger import Tagger, TagResult
+from job_core.tags import BatchTags
+from nercore.tagging.results import TaggedTexts, concat_tagged
+from nercore.tagging.tagger import Tagger
 
 log = logging.getLogger("job_core.inference")
 DTYPES = ("auto", "float32", "bfloat16")
@@ -76,26 +78,40 @@ def tagger_spec(config: JobConfig, model_version: str) -> TaggerSpec:
     )
 
 
-def tag_batches(tagger, batch: Sequence[NoteBatch]) -> list[tuple[NoteBatch, list]]:
-    """``(notes, results)`` for each NoteBatch, one result a note: a ``TagResult`` or
-    ``"inference_failed:<Error>"``; all texts are tagged in one call when it succeeds."""
+def tag_batches(tagger, batch: Sequence[NoteBatch]) -> list[tuple[NoteBatch, BatchTags]]:
+    """``(notes, tags)`` for each NoteBatch; all texts are tagged in one ``tag_columns`` call when
+    it succeeds, else note by note, a note that still fails getting ``"inference_failed:<Error>"``."""
     texts = [text for notes in batch for text in notes.texts]
     try:
-        results: list[TagResult | str] = list(tagger.tag_detailed(texts))
+        tagged = tagger.tag_columns(texts)
+        failures: list[str | None] = [None] * len(texts)
     except Exception as err:  # noqa: BLE001 - any failure falls back to one note at a time
         log.warning("batch of %d notes failed (%s); retrying one by one", len(texts), type(err).__name__)
         ids = [note_id for notes in batch for note_id in notes.note_ids]
-        results = [tag_one(tagger, note_id, text) for note_id, text in zip(ids, texts)]
+        parts, failures = [], []
+        for note_id, text in zip(ids, texts):
+            part, failure = tag_one(tagger, note_id, text)
+            parts.append(part)
+            failures.append(failure)
+        tagged = concat_tagged(parts) if parts else tagger.tag_columns([])
     out, at = [], 0
     for notes in batch:
-        out.append((notes, results[at : at + len(notes)]))
+        out.append((notes, BatchTags(tagged.slice(at, at + len(notes)), tuple(failures[at : at + len(notes)]))))
         at += len(notes)
     return out
 
 
-def tag_one(tagger, note_id: str, text: str) -> TagResult | str:
+def tag_one(tagger, note_id: str, text: str) -> tuple[TaggedTexts, str | None]:
+    """One note's tagging, or no entities and the reason it failed."""
     try:
-        return tagger.tag_detailed([text])[0]
+        return tagger.tag_columns([text]), None
     except Exception as err:  # noqa: BLE001 - recorded as a reject, never raised
         log.warning("note_id=%s failed in inference (%s)", note_id, type(err).__name__)
-        return f"{REASON_INFERENCE}:{type(err).__name__}"
+        empty = TaggedTexts.empty(
+            1,
+            context=tagger.context is not None,
+            linked=tagger.linker is not None,
+            precision=tagger.precision,
+            model_version=tagger.version,
+        )
+        return empty, f"{REASON_INFERENCE}:{type(err).__name__}"

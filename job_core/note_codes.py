@@ -15,7 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
+from job_core.note_batch import NoteBatch
 from job_core.rows import TableColumns, entity_id
+from job_core.tags import BatchTags
 from nercore.entity import Entity
 
 
@@ -49,3 +53,22 @@ def add_note_codes(out: TableColumns, note_id: str, entities: Sequence[Entity], 
         c["first_end_char"].append(first.end_char)
         c["entity_ids"].append([entity_id(note_id, e.entity_type, e.start_char, e.end_char) for e in mentions])
         c["model_version"].append(model_version)
+
+
+def add_batch_note_codes(out: TableColumns, notes: NoteBatch, tags: BatchTags) -> None:
+    """``add_note_codes`` for every tagged note of a NoteBatch, from its entity columns: only the
+    entities that can qualify (a Disease with a code, its context computed) become ``Entity``s."""
+    columns = tags.tagged.columns
+    if columns.linked is None or columns.context is None or not len(columns):
+        return
+    candidate = np.flatnonzero(
+        np.fromiter((code is not None for code in columns.linked.icd10cm_code), dtype=bool, count=len(columns))
+        & np.array([t == "Disease" for t in columns.entity_type], dtype=bool)
+    )
+    if candidate.size == 0:
+        return
+    picked = columns.slice_rows(candidate)
+    per_note = picked.entities(notes.texts)
+    for i in tags.tagged_rows():
+        if per_note[i]:
+            add_note_codes(out, notes.note_ids[i], per_note[i], tags.tagged.model_version)

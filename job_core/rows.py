@@ -1,4 +1,4 @@
-"""The one place where ``Entity`` objects become entity-table and codes-table rows (in columns)."""
+"""The one place where tagged entities (``EntityColumns``) become entity-table and codes-table rows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from job_core.note_batch import NoteBatch
-from nercore.entity import Entity
+from job_core.tags import BatchTags
 
 
 def entity_id(note_id: str, entity_type: str, start_char: int, end_char: int) -> str:
@@ -20,8 +20,8 @@ def entity_id(note_id: str, entity_type: str, start_char: int, end_char: int) ->
 class TableColumns:
     """Rows of one table gathered column by column, taken out as Arrow record batches.
 
-    The job's hot path builds no dict per entity: ``add_entities`` appends the entities of a
-    NoteBatch to the columns, Python values to ``columns`` and Arrow arrays (passthrough values,
+    The job's hot path builds no dict or object per entity: ``add_entities`` appends the entity
+    columns of a NoteBatch to the table's columns, Python values to ``columns`` and Arrow arrays (passthrough values,
     taken from the input as they are) to ``chunks``; ``take`` turns them into one
     ``pa.RecordBatch`` of ``schema``.
     """
@@ -54,59 +54,49 @@ def add_entities(
     entities_out: TableColumns,
     codes_out: TableColumns,
     notes: NoteBatch,
-    results: Sequence,
+    tags: BatchTags,
     passthrough_names: Sequence[str],
     model_name: str,
     pipeline_version: str,
 ) -> int:
     """Append the entities of a NoteBatch's tagged notes (``schemas.entity_schema``) and their
-    codes (``CODES_SCHEMA``); ``results`` has one ``TagResult`` a note (a str for a failed note,
-    skipped). Return how many entities got a code."""
-    c = entities_out.columns
-    owner: list[int] = []  # the row in ``notes`` of each entity
-    entities: list[Entity] = []
-    for i, result in enumerate(results):
-        if isinstance(result, str) or not result.entities:
-            continue
-        n = len(result.entities)
-        note_id = notes.note_ids[i]
-        owner.extend([i] * n)
-        entities.extend(result.entities)
-        c["note_id"].extend([note_id] * n)
-        c["entity_id"].extend([entity_id(note_id, e.entity_type, e.start_char, e.end_char) for e in result.entities])
-        c["model_version"].extend([result.model_version] * n)
-    if not entities:
+    codes (``CODES_SCHEMA``), column by column from ``tags``' entity columns (a failed note has
+    none). Return how many entities got a code."""
+    columns = tags.tagged.columns
+    n = len(columns)
+    if n == 0:
         return 0
-    n = len(entities)
-    for name in (
-        "entity_type",
-        "start_char",
-        "end_char",
-        "text",
-        "score",
-        "negation",
-        "temporality",
-        "experiencer",
-        "section",
-        "icd10cm_code",
-        "icd10cm_score",
-    ):
-        c[name].extend([getattr(e, name) for e in entities])
+    owner = columns.text.tolist()  # the row in ``notes`` of each entity
+    note_ids = [notes.note_ids[i] for i in owner]
+    starts, ends = columns.start_char.tolist(), columns.end_char.tolist()
+    ids = [entity_id(*key) for key in zip(note_ids, columns.entity_type, starts, ends)]
+    c = entities_out.columns
+    c["note_id"].extend(note_ids)
+    c["entity_id"].extend(ids)
+    c["model_version"].extend([tags.tagged.model_version] * n)
+    c["entity_type"].extend(columns.entity_type)
+    c["start_char"].extend(starts)
+    c["end_char"].extend(ends)
+    c["text"].extend(columns.mentions(notes.texts))
+    c["score"].extend(columns.score.tolist())
+    for name in ("negation", "temporality", "experiencer", "section"):
+        c[name].extend(columns.context_values(name))
+    linked = columns.linked
+    c["icd10cm_code"].extend(linked.icd10cm_code if linked is not None else [None] * n)
+    c["icd10cm_score"].extend(linked.icd10cm_score if linked is not None else [None] * n)
     c["model_name"].extend([model_name] * n)
     c["pipeline_version"].extend([pipeline_version] * n)
     if passthrough_names:
         picked = pa.array(owner, type=pa.int64())
         for name, column in zip(passthrough_names, notes.passthrough):
             entities_out.chunks[name].append(column.take(picked))
-    coded = 0
-    ids = c["entity_id"][-n:]
+    if linked is None:
+        return 0
     k = codes_out.columns
-    for key, e in zip(ids, entities):
-        if e.icd10cm_code is not None:
-            coded += 1
-        if e.codes:
-            k["entity_id"].extend([key] * len(e.codes))
-            k["rank"].extend(range(1, len(e.codes) + 1))
+    for key, candidates in zip(ids, linked.codes):
+        if candidates:
+            k["entity_id"].extend([key] * len(candidates))
+            k["rank"].extend(range(1, len(candidates) + 1))
             for name in ("code", "description", "score", "billable"):
-                k[name].extend([getattr(cand, name) for cand in e.codes])
-    return coded
+                k[name].extend([getattr(candidate, name) for candidate in candidates])
+    return sum(code is not None for code in linked.icd10cm_code)

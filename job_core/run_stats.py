@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from itertools import repeat
 
-from nercore.tagging.tagger import TagResult
+from job_core.tags import BatchTags
 
 SCORE_BINS = 20  # score histogram: bins of 0.05 over [0, 1]
 DENSITY_STEP = 5.0  # entities per 1,000 characters, per note: bins of 5
@@ -47,31 +47,37 @@ class RunStats:
         self.density: Counter = Counter()
         self.codes: Counter = Counter()
 
-    def add(self, texts: Sequence[str], results: Sequence[TagResult | str]) -> None:
-        """Count the tagged notes of a batch (``results[i]`` is note ``i``'s; a str is a failure)."""
-        tagged = [(t, r) for t, r in zip(texts, results) if not isinstance(r, str)]
-        self.chars += sum(len(t) for t, _ in tagged)
-        self.density.update(density_bin(len(r.entities), len(t)) for t, r in tagged)
-        entities = [e for _, r in tagged for e in r.entities]
-        types = [e.entity_type for e in entities]
+    def add(self, texts: Sequence[str], tags: BatchTags) -> None:
+        """Count the tagged notes of a batch (``texts[i]`` is note ``i``'s text; failed notes have no entities)."""
+        columns = tags.tagged.columns
+        rows = tags.tagged_rows()
+        counts = columns.counts().tolist()
+        self.chars += sum(len(texts[i]) for i in rows)
+        self.density.update(density_bin(counts[i], len(texts[i])) for i in rows)
+        types = columns.entity_type
         self.types.update(types)
         keyed = self.keyed  # keys (type, field, value), formatted once per key in as_record
-        scores = [e.score for e in entities]
+        scores = columns.score.tolist()
         keyed.update(
             zip(types, repeat("score_bin"), (min(SCORE_BINS - 1, max(0, int(x * SCORE_BINS))) for x in scores))
         )
+        values = {field: columns.context_values(field) for field in CONTEXT_FIELDS}
         for field in CONTEXT_FIELDS:
-            keyed.update(zip(types, repeat(field), (getattr(e, field) or "not_computed" for e in entities)))
+            keyed.update(zip(types, repeat(field), (value or "not_computed" for value in values[field])))
         for entity_type, score in zip(types, (int(round(x * 1e6)) for x in scores)):
             self.score_sums[entity_type] += score
-        self.sections.update(e.section or NO_SECTION for e in entities)
-        coded = [e for e in entities if e.icd10cm_code is not None]
-        keyed.update((e.entity_type, "coded", None) for e in coded)
-        keyed.update((e.entity_type, "code_score_bin", int(score_bin(e.icd10cm_score or 0.0))) for e in coded)
+        self.sections.update(section or NO_SECTION for section in columns.context_values("section"))
+        if columns.linked is None:
+            return
+        coded = [i for i, code in enumerate(columns.linked.icd10cm_code) if code is not None]
+        code, code_score = columns.linked.icd10cm_code, columns.linked.icd10cm_score
+        keyed.update((types[i], "coded", None) for i in coded)
+        keyed.update((types[i], "code_score_bin", int(score_bin(code_score[i] or 0.0))) for i in coded)
+        negation, experiencer, temporality = (values[f] for f in ("negation", "experiencer", "temporality"))
         self.codes.update(
-            e.icd10cm_code
-            for e in coded
-            if e.negation == "affirmed" and e.experiencer == "patient" and e.temporality != "hypothetical"
+            code[i]
+            for i in coded
+            if negation[i] == "affirmed" and experiencer[i] == "patient" and temporality[i] != "hypothetical"
         )
 
     def entities_by_type(self) -> dict[str, int]:

@@ -14,10 +14,11 @@ from collections.abc import Iterator, Sequence
 import pyarrow as pa
 
 from job_core.note_batch import NoteBatch
-from job_core.note_codes import add_note_codes
+from job_core.note_codes import add_batch_note_codes
 from job_core.notes import content_hashes, reject
 from job_core.rows import TableColumns, add_entities
 from job_core.run_stats import RunStats
+from job_core.tags import BatchTags
 from schemas import CODES_SCHEMA, NOTE_CODES_SCHEMA, NOTE_STATE_SCHEMA
 
 BATCH_ROWS = 8192
@@ -47,31 +48,33 @@ class TaskTables:
         self._precision: Counter = Counter()
         self._stats = RunStats()  # also the counts by type and by negation (summary.json keeps both)
 
-    def add(self, notes: NoteBatch, results: Sequence) -> list[dict]:
-        """Add one NoteBatch's results (``job_core.inference.tag_batches``); the reject rows of
+    def add(self, notes: NoteBatch, tags: BatchTags) -> list[dict]:
+        """Add one NoteBatch's tagging (``job_core.inference.tag_batches``); the reject rows of
         its failed notes."""
-        rejects = [reject(notes.note_ids[i], r, notes.source_file) for i, r in enumerate(results) if isinstance(r, str)]
-        tagged = [r for r in results if not isinstance(r, str)]
-        rows = [i for i, r in enumerate(results) if not isinstance(r, str)]
+        rejects = [
+            reject(notes.note_ids[i], failure, notes.source_file)
+            for i, failure in enumerate(tags.failures)
+            if failure is not None
+        ]
+        rows = tags.tagged_rows()
         n = self.notes.columns
         n["note_id"].extend(notes.note_ids[i] for i in rows)
         n["content_hash"].extend(content_hashes(notes, rows))
-        n["model_version"].extend(results[i].model_version for i in rows)
-        for i in rows:
-            if results[i].entities:
-                add_note_codes(self.note_codes, notes.note_ids[i], results[i].entities, results[i].model_version)
+        n["model_version"].extend([tags.tagged.model_version] * len(rows))
+        add_batch_note_codes(self.note_codes, notes, tags)
         coded = add_entities(
-            self.entities, self.codes, notes, results, self._passthrough, self._model_name, self._pipeline_version
+            self.entities, self.codes, notes, tags, self._passthrough, self._model_name, self._pipeline_version
         )
-        self._stats.add(notes.texts, results)
-        self._precision.update(result.precision or "unknown" for result in tagged)
+        self._stats.add(notes.texts, tags)
+        if rows:
+            self._precision[tags.tagged.precision or "unknown"] += len(rows)
         self._counts.update(
             {
-                "notes_tagged": len(tagged),
-                "entities": sum(len(r.entities) for r in tagged),
+                "notes_tagged": len(rows),
+                "entities": len(tags.tagged.columns),
                 "entities_with_code": coded,
-                "windows": sum(r.windows for r in tagged),
-                "tokens": sum(r.tokens for r in tagged),
+                "windows": int(tags.tagged.windows.sum()),
+                "tokens": int(tags.tagged.tokens.sum()),
             }
         )
         return rejects

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from nercore.context.engine import ContextColumns
+from nercore.context.rules import ATTRIBUTE_VALUES
 from nercore.entity import Entity
 
 
@@ -67,6 +68,99 @@ class EntityColumns:
         if attribute == "section":
             return list(self.context.section)
         return self.context.values(attribute)
+
+    def slice_rows(self, rows: np.ndarray) -> EntityColumns:
+        """The entities at ``rows`` (ascending), of the same texts."""
+        context = self.context
+        if context is not None:
+            context = ContextColumns(
+                negation=context.negation[rows],
+                temporality=context.temporality[rows],
+                experiencer=context.experiencer[rows],
+                section=[context.section[i] for i in rows.tolist()],
+            )
+        linked = self.linked
+        if linked is not None:
+            pick = rows.tolist()
+            linked = LinkedCodes(
+                icd10cm_code=[linked.icd10cm_code[i] for i in pick],
+                icd10cm_score=[linked.icd10cm_score[i] for i in pick],
+                codes=[linked.codes[i] for i in pick],
+            )
+        return EntityColumns(
+            texts=self.texts,
+            text=self.text[rows],
+            entity_type=[self.entity_type[i] for i in rows.tolist()],
+            start_char=self.start_char[rows],
+            end_char=self.end_char[rows],
+            score=self.score[rows],
+            context=context,
+            linked=linked,
+        )
+
+    def slice_texts(self, lo: int, hi: int) -> EntityColumns:
+        """The entities of texts ``lo`` to ``hi`` (exclusive), their text indices from 0."""
+        a, b = np.searchsorted(self.text, [lo, hi]).tolist()
+        context = self.context
+        if context is not None:
+            context = ContextColumns(
+                negation=context.negation[a:b],
+                temporality=context.temporality[a:b],
+                experiencer=context.experiencer[a:b],
+                section=context.section[a:b],
+            )
+        linked = self.linked
+        if linked is not None:
+            linked = LinkedCodes(
+                icd10cm_code=linked.icd10cm_code[a:b], icd10cm_score=linked.icd10cm_score[a:b], codes=linked.codes[a:b]
+            )
+        return EntityColumns(
+            texts=hi - lo,
+            text=self.text[a:b] - lo,
+            entity_type=self.entity_type[a:b],
+            start_char=self.start_char[a:b],
+            end_char=self.end_char[a:b],
+            score=self.score[a:b],
+            context=context,
+            linked=linked,
+        )
+
+    @classmethod
+    def from_entities(cls, entities: Sequence[Sequence[Entity]], *, context: bool, linked: bool) -> EntityColumns:
+        """Columns of ``Entity`` lists, one per text (for entities from elsewhere than ``Tagger``).
+
+        Raises:
+            ValueError: with ``context``, if an entity's context is not set (a value not in ``ATTRIBUTE_VALUES``).
+        """
+        flat = [e for per_text in entities for e in per_text]
+        text = np.repeat(np.arange(len(entities), dtype=np.int64), [len(per_text) for per_text in entities])
+        columns = None
+        if context:
+            codes = {}
+            for attribute, values in ATTRIBUTE_VALUES.items():
+                got = [getattr(e, attribute) for e in flat]
+                bad = [v for v in got if v not in values]
+                if bad:
+                    raise ValueError(f"expected {attribute} in {', '.join(values)}, got {bad[0]!r}")
+                codes[attribute] = np.array([values.index(v) for v in got], dtype=np.int8)
+            columns = ContextColumns(**codes, section=[e.section for e in flat])
+        codes_set = None
+        if linked:
+            codes_set = LinkedCodes(
+                icd10cm_code=[e.icd10cm_code for e in flat],
+                icd10cm_score=[e.icd10cm_score for e in flat],
+                codes=[e.codes for e in flat],
+            )
+        return cls(
+            texts=len(entities),
+            text=text,
+            entity_type=[e.entity_type for e in flat],
+            start_char=np.array([e.start_char for e in flat], dtype=np.int64),
+            end_char=np.array([e.end_char for e in flat], dtype=np.int64),
+            score=np.array([e.score for e in flat], dtype=np.float64),
+            context=columns,
+            linked=codes_set,
+        )
 
     def with_codes(self, linked: LinkedCodes) -> EntityColumns:
         return replace(self, linked=linked)

@@ -90,8 +90,8 @@ def tag_items(items: Iterable[WorkItem], job: TaskJob, skip: Broadcast) -> Itera
 
     def flush() -> None:
         nonlocal counts, pending_chars
-        for notes, results in tag_batches(tagger, pending):
-            for row in tables.add(notes, results):
+        for notes, tags in tag_batches(tagger, pending):
+            for row in tables.add(notes, tags):
                 writers["rejects"].add(row)
                 counts = merge_counts(counts, count_reject(row))
             progress.add(len(notes))

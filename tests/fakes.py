@@ -10,7 +10,7 @@ from beam_jobs.handler import TaggerModelHandler
 from nercore.context.engine import default_finder
 from nercore.entity import Entity
 from nercore.sources import DEFAULT_MODEL_DIR, folder_version
-from nercore.tagging.tagger import TagResult
+from nercore.tagging.results import TaggedTexts, TagResult
 
 KEYWORDS = {"pneumonia": "Disease", "amoxicillin": "Chemical", "sepsis": "Disease"}
 BOOM = "EXPLODE"  # a note containing this word makes the fake tagger raise
@@ -24,6 +24,7 @@ class FakeTagger:
     # incremental night then finds the fake's notes as tagged by "this" model.
     version = folder_version(DEFAULT_MODEL_DIR)
     device = "cpu"
+    precision = "fake32"
 
     def __init__(self, context: bool = True, codes: bool = False, codes_k: int = 5, crash_on: str | None = None):
         from nercore.codes.linker import CodeLinker
@@ -58,11 +59,16 @@ class FakeTagger:
                     entities=entities,
                     windows=1 + len(text) // 1000,
                     tokens=len(text.split()),
-                    precision="fake32",
+                    precision=self.precision,
                     model_version=self.version,
                 )
             )
         return out
+
+    def tag_columns(self, texts):
+        return TaggedTexts.from_results(
+            self.tag_detailed(texts), context=self.context is not None, linked=self.linker is not None
+        )
 
 
 class FakeHandler(TaggerModelHandler):

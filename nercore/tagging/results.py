@@ -3,7 +3,8 @@ texts at once (``TaggedTexts``, what the job writes)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,6 +36,37 @@ class TaggedTexts:
 
     def __len__(self) -> int:
         return self.windows.size
+
+    def slice(self, lo: int, hi: int) -> TaggedTexts:
+        """The results of texts ``lo`` to ``hi`` (exclusive)."""
+        return replace(
+            self, columns=self.columns.slice_texts(lo, hi), windows=self.windows[lo:hi], tokens=self.tokens[lo:hi]
+        )
+
+    @classmethod
+    def empty(
+        cls, texts: int, *, context: bool, linked: bool, precision: str = "", model_version: str = ""
+    ) -> TaggedTexts:
+        """``texts`` texts without entities, windows or sub-words (notes that failed)."""
+        return cls(
+            columns=EntityColumns.from_entities([[]] * texts, context=context, linked=linked),
+            windows=np.zeros(texts, dtype=np.int64),
+            tokens=np.zeros(texts, dtype=np.int64),
+            precision=precision,
+            model_version=model_version,
+        )
+
+    @classmethod
+    def from_results(cls, results: Sequence[TagResult], *, context: bool, linked: bool) -> TaggedTexts:
+        """``TagResult``s (of one model and precision) as columns."""
+        first = results[0] if results else TagResult(entities=[], windows=0, tokens=0)
+        return cls(
+            columns=EntityColumns.from_entities([r.entities for r in results], context=context, linked=linked),
+            windows=np.array([r.windows for r in results], dtype=np.int64),
+            tokens=np.array([r.tokens for r in results], dtype=np.int64),
+            precision=first.precision,
+            model_version=first.model_version,
+        )
 
     def results(self, texts: list[str]) -> list[TagResult]:
         """One ``TagResult`` per text, its entities built from the columns."""

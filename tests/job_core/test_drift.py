@@ -6,6 +6,7 @@ import math
 
 from job_core.drift import compare, comparison_record, drift_problem, relative_change
 from job_core.run_stats import RunStats, rates
+from job_core.tags import BatchTags
 from nercore.entity import Entity
 from nercore.tagging.tagger import TagResult
 
@@ -35,13 +36,14 @@ def test_run_stats_add_up_and_give_rates():
     def entity(kind, score, **context):
         return Entity(entity_type=kind, start_char=0, end_char=1, text="x", score=score, **context)
 
+    full = {"negation": "affirmed", "experiencer": "patient", "temporality": "recent"}
     stats = RunStats()
     texts = ["a" * 1000, "b" * 500, "c"]
     results = [
         TagResult(
             entities=[
-                entity("Disease", 0.9, negation="negated", icd10cm_code="J18.9", icd10cm_score=0.8),
-                entity("Chemical", 0.5, negation="affirmed"),
+                entity("Disease", 0.9, **{**full, "negation": "negated"}, icd10cm_code="J18.9", icd10cm_score=0.8),
+                entity("Chemical", 0.5, **full),
             ],
             windows=1,
             tokens=1,
@@ -63,13 +65,18 @@ def test_run_stats_add_up_and_give_rates():
         ),
         "inference_failed:RuntimeError",
     ]
-    stats.add(texts, results)
+    stats.add(texts, BatchTags.from_results(results, context=True, linked=True))
     record = stats.as_record()
     assert record["chars_tagged"] == 1500  # the failed note is not counted
     assert record["affirmed_patient_codes"] == {"A41.9": 1}  # the negated mention's code is left out
     assert record["density_bins"] == {"0": 2}  # 2 entities per 1,000 characters in both: the first bin of 5
     dense = RunStats()
-    dense.add(["d" * 100], [TagResult(entities=[entity("Disease", 0.5)] * 3, windows=1, tokens=1)])
+    dense.add(
+        ["d" * 100],
+        BatchTags.from_results(
+            [TagResult(entities=[entity("Disease", 0.5)] * 3, windows=1, tokens=1)], context=False, linked=False
+        ),
+    )
     assert dense.as_record()["density_bins"] == {"6": 1}  # 30 per 1,000 characters
     got = rates(record, notes_read=4, notes_rejected=1)
     assert got["Disease entities per 1,000 characters"] == 2 / 1.5

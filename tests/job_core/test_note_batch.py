@@ -8,6 +8,7 @@ import pytest
 from job_core.note_batch import NoteBatch, batches_from_rows
 from job_core.notes import batch_faults, row_keys
 from job_core.rows import TableColumns, add_entities, entity_id
+from job_core.tags import BatchTags
 from nercore.entity import Entity
 from nercore.tagging.tagger import TagResult
 from schemas import CODES_SCHEMA, entity_schema
@@ -89,7 +90,8 @@ def test_passthrough_values_reach_the_entity_table_with_their_arrow_type():
         ),
     ]
     out, codes = TableColumns(schema, ("seen_at", "size")), TableColumns(CODES_SCHEMA)
-    assert add_entities(out, codes, notes, results, ("seen_at", "size"), "model", "0.1") == 0
+    tags = BatchTags.from_results(results, context=False, linked=False)
+    assert add_entities(out, codes, notes, tags, ("seen_at", "size"), "model", "0.1") == 0
     table = out.take()
     assert table.schema == schema
     assert table.column("note_id").to_pylist() == ["n0", "n2", "n2"]
@@ -103,19 +105,27 @@ def test_passthrough_values_reach_the_entity_table_with_their_arrow_type():
     assert len(out) == 0 and out.take().num_rows == 0  # taken out: the columns start again empty
 
 
+def mentions(notes, tags) -> list:
+    """Each note's failure, or the texts of its entities."""
+    per_note = tags.tagged.columns.entities(notes.texts)
+    return [failure or [e.text for e in entities] for failure, entities in zip(tags.failures, per_note)]
+
+
 def test_the_handler_tags_all_batches_in_one_call_and_gives_each_its_results():
     handler, tagger = FakeHandler(context=False), FakeTagger(context=False)
     first, second = batch(["pneumonia", "no"]), batch(["sepsis here"], source="b.parquet")
     (a, ra), (b, rb) = handler.run_inference([first, second], tagger)
     assert (a, b) == (first, second)
-    assert [[e.text for e in r.entities] for r in ra + rb] == [["pneumonia"], [], ["sepsis"]]
+    assert mentions(a, ra) + mentions(b, rb) == [["pneumonia"], [], ["sepsis"]]
+    assert ra.tagged.tokens.tolist() + rb.tagged.tokens.tolist() == [1, 1, 2]
 
 
 def test_a_failing_call_is_retried_note_by_note():
     handler, tagger = FakeHandler(context=False), FakeTagger(context=False)
     first, second = batch(["pneumonia", f"{BOOM} here"]), batch(["sepsis"], source="b.parquet")
-    (_, ra), (_, rb) = handler.run_inference([first, second], tagger)
-    assert [r if isinstance(r, str) else [e.text for e in r.entities] for r in ra + rb] == [
+    (a, ra), (b, rb) = handler.run_inference([first, second], tagger)
+    assert ra.tagged.tokens.tolist() == [1, 0]  # the failed note: no sub-words counted
+    assert mentions(a, ra) + mentions(b, rb) == [
         ["pneumonia"],
         "inference_failed:RuntimeError",
         ["sepsis"],
