@@ -73,3 +73,10 @@ def test_empty_results_and_mixed_parts():
             end_char=np.ones(2, dtype=np.int64),
             score=np.ones(2),
         )
+
+
+def test_no_texts_give_no_results(tiny_model_dir):
+    tagger = Tagger.load(tiny_model_dir, device="cpu")
+    assert tagger.tag([]) == [] and tagger.tag_detailed([]) == []
+    nothing = tagger.tag_columns([])
+    assert len(nothing) == 0 and nothing.columns.texts == 0 and len(nothing.columns) == 0
