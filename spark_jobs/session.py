@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -70,6 +71,10 @@ def start_session(master: str | None, conf: Mapping[str, str], log_file: Path) -
         return SparkSession.builder.config(conf=spark_conf).getOrCreate()
     if master is not None and is_loopback(master):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the JVM then never looks up another interface
+        # Python workers on this machine run this Python, which has the project. PySpark's own
+        # default is whatever "python3" comes first on PATH: a virtualenv used without activating
+        # it then failed every task. (SparkContext reads the variable, not spark.pyspark.python.)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     with open(log_file, "ab") as sink:
         gateway = launch_gateway(spark_conf, popen_kwargs={"stdout": sink, "stderr": sink})
     context = SparkContext(conf=spark_conf, gateway=gateway)

@@ -21,10 +21,18 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "spark_cluster.sh"
 
 
-def spark_env(tmp: Path) -> dict[str, str]:
-    """The environment of a driver: the project's Python for the workers, temp files under ``tmp``."""
+def spark_env(tmp: Path, as_a_user: bool = False) -> dict[str, str]:
+    """The environment of a driver: the project's Python for the workers, temp files under ``tmp``.
+
+    ``as_a_user``: no PYSPARK_PYTHON, and a PATH whose ``python3`` is the system's (which lacks the
+    project), as for a user who runs the virtualenv's Python without activating it.
+    """
     env = dict(os.environ)
     env.update(PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1", TOKENIZERS_PARALLELISM="false")
+    if as_a_user:
+        env.pop("PYSPARK_PYTHON")
+        env.pop("PYSPARK_DRIVER_PYTHON", None)
+        env["PATH"] = "/usr/bin:/bin"
     env["TMPDIR"] = str(tmp)
     tmp.mkdir(parents=True, exist_ok=True)
     return env

@@ -37,12 +37,12 @@ from spark_jobs.tag_notes import run_on, tag_notes  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 
 
-def spark_cli(args: list[str], tmp: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+def spark_cli(args: list[str], tmp: Path, timeout: float = 600, as_a_user: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "spark_jobs.tag_notes", *args],
         capture_output=True,
         text=True,
-        env=spark_env(tmp),
+        env=spark_env(tmp, as_a_user),
         timeout=timeout,
         cwd=tmp,
     )
@@ -70,7 +70,8 @@ def spark(tmp_path_factory):
 
 def test_the_cli_at_local_2_gives_the_beam_jobs_tables_quietly_with_one_model_per_worker(job, tmp_path):
     root, args, expected = job
-    result = spark_cli([*args, "--output", str(tmp_path / "out"), "--master", "local[2]"], tmp_path)
+    # as a user runs it: the virtualenv's Python, not activated, no PYSPARK_PYTHON
+    result = spark_cli([*args, "--output", str(tmp_path / "out"), "--master", "local[2]"], tmp_path, as_a_user=True)
     assert result.returncode == 0, result.stderr[-3000:]
     got = tables(tmp_path / "out")
     assert got["summary"] == expected["summary"] and got["summary"]["notes_rejected"] > 0
