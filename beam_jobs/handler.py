@@ -28,20 +28,16 @@ class TaggerModelHandler(ModelHandler[NoteBatch, tuple[NoteBatch, BatchTags], Ta
 
     def __init__(
         self,
-        model: str | None,
+        model: str | None = None,
         *,
-        device: str | None = None,
-        dtype: str = "auto",
-        batch_tokens: int | None = None,
-        quantize: bool = False,
+        spec: TaggerSpec | None = None,
         max_batch_chars: int = 400_000,
         large_model: bool = False,
         model_copies: int | None = None,
-        expected_version: str | None = None,
-        context: bool = True,
-        codes: bool | str = False,
-        codes_k: int | None = None,
+        **settings,
     ):
+        """``spec``: how workers load the tagger; without it, ``TaggerSpec(model=model, **settings)``
+        (``device``, ``dtype``, ``context``, ...: the fields of ``job_core.inference.TaggerSpec``)."""
         # With element_size_fn, Beam's batch sizes are measured in its units: characters here.
         # Batches are filled to max_batch_chars (flushed early only at a bundle's end): Beam's
         # adaptive sizing would keep them near the minimum, and Tagger packs large batches best.
@@ -52,17 +48,9 @@ class TaggerModelHandler(ModelHandler[NoteBatch, tuple[NoteBatch, BatchTags], Ta
             large_model=large_model,
             model_copies=model_copies,
         )
-        self.spec = TaggerSpec(
-            model=model,
-            device=device,
-            dtype=dtype,
-            batch_tokens=batch_tokens,
-            quantize=quantize,
-            expected_version=expected_version,
-            context=context,
-            codes=codes,
-            codes_k=codes_k,
-        )
+        if spec is not None and (model is not None or settings):
+            raise ValueError("expected a spec or a model and its settings, got both")
+        self.spec = spec if spec is not None else TaggerSpec(model=model, **settings)
 
     def load_model(self) -> Tagger:
         return self.spec.load()

@@ -228,20 +228,11 @@ class TagNotes(beam.PTransform):
 
 
 def make_handler(config: JobConfig, model_version: str) -> TaggerModelHandler:
-    spec = tagger_spec(config, model_version)
     return TaggerModelHandler(
-        spec.model,
-        device=spec.device,
-        dtype=spec.dtype,
-        batch_tokens=spec.batch_tokens,
-        quantize=spec.quantize,
+        spec=tagger_spec(config, model_version),
         max_batch_chars=config.max_batch_chars,
         large_model=config.large_model,
         model_copies=config.model_copies,
-        expected_version=spec.expected_version,
-        context=spec.context,
-        codes=spec.codes,
-        codes_k=spec.codes_k,
     )
 
 

@@ -174,14 +174,11 @@ def measure_throughput(
 
 def measure_job(model: str, device: torch.device, texts: list[str], tmp: Path) -> dict:
     """The Beam job end to end over ``texts``, beside ``Tagger.tag`` on the same notes and model."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from beam_jobs.tag_notes import run
+    from bench.engines import write_notes
     from nercore import Tagger
 
-    path = tmp / "notes.parquet"
-    pq.write_table(pa.table({"note_id": [f"n{i}" for i in range(len(texts))], "text": texts}), path)
+    path = write_notes(tmp / "notes.parquet", texts)
     args = ["--input", str(path), "--output", str(tmp / "out"), "--model", model, "--device", device.type]
     started = time.perf_counter()
     summary = run([*args, "--dtype", "bfloat16", "--no-codes"])

@@ -71,17 +71,17 @@ class EntityColumns:
 
     def slice_rows(self, rows: np.ndarray) -> EntityColumns:
         """The entities at ``rows`` (ascending), of the same texts."""
+        pick = rows.tolist()
         context = self.context
         if context is not None:
             context = ContextColumns(
                 negation=context.negation[rows],
                 temporality=context.temporality[rows],
                 experiencer=context.experiencer[rows],
-                section=[context.section[i] for i in rows.tolist()],
+                section=[context.section[i] for i in pick],
             )
         linked = self.linked
         if linked is not None:
-            pick = rows.tolist()
             linked = LinkedCodes(
                 icd10cm_code=[linked.icd10cm_code[i] for i in pick],
                 icd10cm_score=[linked.icd10cm_score[i] for i in pick],
@@ -90,7 +90,7 @@ class EntityColumns:
         return EntityColumns(
             texts=self.texts,
             text=self.text[rows],
-            entity_type=[self.entity_type[i] for i in rows.tolist()],
+            entity_type=[self.entity_type[i] for i in pick],
             start_char=self.start_char[rows],
             end_char=self.end_char[rows],
             score=self.score[rows],
@@ -101,29 +101,8 @@ class EntityColumns:
     def slice_texts(self, lo: int, hi: int) -> EntityColumns:
         """The entities of texts ``lo`` to ``hi`` (exclusive), their text indices from 0."""
         a, b = np.searchsorted(self.text, [lo, hi]).tolist()
-        context = self.context
-        if context is not None:
-            context = ContextColumns(
-                negation=context.negation[a:b],
-                temporality=context.temporality[a:b],
-                experiencer=context.experiencer[a:b],
-                section=context.section[a:b],
-            )
-        linked = self.linked
-        if linked is not None:
-            linked = LinkedCodes(
-                icd10cm_code=linked.icd10cm_code[a:b], icd10cm_score=linked.icd10cm_score[a:b], codes=linked.codes[a:b]
-            )
-        return EntityColumns(
-            texts=hi - lo,
-            text=self.text[a:b] - lo,
-            entity_type=self.entity_type[a:b],
-            start_char=self.start_char[a:b],
-            end_char=self.end_char[a:b],
-            score=self.score[a:b],
-            context=context,
-            linked=linked,
-        )
+        picked = self.slice_rows(np.arange(a, b))
+        return replace(picked, texts=hi - lo, text=picked.text - lo)
 
     @classmethod
     def from_entities(cls, entities: Sequence[Sequence[Entity]], *, context: bool, linked: bool) -> EntityColumns:
