@@ -5,15 +5,17 @@ less time on a CPU. Both loop over time steps; a long note is one row of thousan
 the cost is the per-operation overhead (about 10 µs for a small torch operation on the CPU, 2 µs
 for numpy). So on the CPU this module decodes, 2-3x faster than torch for long notes.
 
-Layout: time-major, ``emissions[t, row, label]``, rows left-aligned with their ``lengths``, so that
-each step reads one contiguous block.
+Layout: label-major, ``emissions[label, t, row]``, rows left-aligned with their ``lengths``. Each
+step works on ``(labels, rows)`` blocks whose rows are contiguous, and every label pair is one
+operation over all rows: no reduction runs along a short strided axis (an ``argmax`` over the
+five "from" labels of a ``(rows, from, to)`` block cost more than the arithmetic).
 
 Viterbi works in log space with the same additions and maxima as the torch version. The
 marginals work in probability space, each step rescaled to sum 1 (no log or exp per step):
 ``alpha_t ∝ (alpha_{t-1} · exp(T)) ⊙ exp(e_t - max e_t)``, likewise beta, and the marginal at t is
 ``alpha_t ⊙ beta_t`` normalised. The scale of alpha and beta cancels in that ratio, so the
-partition function is never needed. Every operation is elementwise or a fixed-order sum of five
-terms, so a row's result never depends on the other rows or on how many there are. A row whose
+partition function is never needed. Every operation is elementwise or a fixed-order sum over the
+labels, so a row's result never depends on the other rows or on how many there are. A row whose
 rescaling would underflow (only with emission gaps of hundreds of nats, i.e. a broken model) is
 recomputed in log space by ``nercore.tagging.crf.marginals``.
 """
@@ -32,13 +34,21 @@ UNDERFLOW = 1e-250
 
 def _check(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray) -> None:
     if emissions.ndim != 3:
-        raise ValueError(f"expected emissions of shape (steps, rows, labels), got {emissions.shape}")
-    if lengths.shape != (emissions.shape[1],):
-        raise ValueError(f"expected lengths of shape ({emissions.shape[1]},), got {lengths.shape}")
-    if transitions.shape != (emissions.shape[2],) * 2:
-        raise ValueError(f"expected transitions of shape {(emissions.shape[2],) * 2}, got {transitions.shape}")
-    if lengths.size and (lengths.min() < 1 or lengths.max() > emissions.shape[0]):
-        raise ValueError(f"expected lengths between 1 and {emissions.shape[0]}, got {lengths.min()}..{lengths.max()}")
+        raise ValueError(f"expected emissions of shape (labels, steps, rows), got {emissions.shape}")
+    if lengths.shape != (emissions.shape[2],):
+        raise ValueError(f"expected lengths of shape ({emissions.shape[2]},), got {lengths.shape}")
+    if transitions.shape != (emissions.shape[0],) * 2:
+        raise ValueError(f"expected transitions of shape {(emissions.shape[0],) * 2}, got {transitions.shape}")
+    if lengths.size and (lengths.min() < 1 or lengths.max() > emissions.shape[1]):
+        raise ValueError(f"expected lengths between 1 and {emissions.shape[1]}, got {lengths.min()}..{lengths.max()}")
+
+
+def _fixed_sum(blocks: np.ndarray) -> np.ndarray:
+    """``blocks[0] + blocks[1] + ...`` in that order (no library may reorder or pair the terms)."""
+    total = blocks[0].copy()
+    for block in blocks[1:]:
+        total += block
+    return total
 
 
 def viterbi(
@@ -47,7 +57,7 @@ def viterbi(
     """Best label sequence of each row.
 
     Args:
-        emissions: float64, shape (steps, rows, labels).
+        emissions: float64, shape (labels, steps, rows).
         lengths: each row's steps; shape (rows,).
         start, end: float64, shape (labels,).
         transitions: float64, shape (labels, labels); ``[i, j]`` scores label i followed by j.
@@ -56,17 +66,23 @@ def viterbi(
         int64, shape (steps, rows); entries past a row's length are undefined.
     """
     _check(emissions, lengths, transitions)
-    steps, rows, labels = emissions.shape
+    labels, steps, rows = emissions.shape
     all_on = int(lengths.min()) if rows else 0  # steps before this one are on in every row
-    score = start + emissions[0]  # shape: (rows, labels)
-    history = np.zeros((steps, rows, labels), dtype=np.intp)
+    into = [np.ascontiguousarray(transitions[i])[:, None] for i in range(labels)]  # into[i][j]: i followed by j
+    score = start[:, None] + emissions[:, 0]  # shape: (labels, rows)
+    history = np.zeros((steps, labels, rows), dtype=np.int16 if labels > 127 else np.int8)
+    better = np.empty((labels, rows), dtype=bool)
     for t in range(1, steps):
-        candidates = score[:, :, None] + transitions + emissions[t][:, None, :]  # shape: (rows, from, to)
-        best_from = candidates.argmax(axis=1)  # the first best, as torch's max
-        best = candidates.max(axis=1)
-        score = best if t < all_on else np.where((t < lengths)[:, None], best, score)
-        history[t] = best_from
-    best_last = (score + end).argmax(axis=1)  # shape: (rows,)
+        best = score[0] + into[0]  # shape: (to, rows), coming from label 0
+        best_from = history[t]
+        for i in range(1, labels):
+            candidate = score[i] + into[i]
+            np.greater(candidate, best, out=better)  # strictly: the first best stays, as torch's max
+            np.maximum(best, candidate, out=best)
+            best_from[better] = i
+        best += emissions[:, t]
+        score = best if t < all_on else np.where(t < lengths, best, score)
+    best_last = (score + end[:, None]).argmax(axis=0)  # shape: (rows,)
 
     tags = np.empty((steps, rows), dtype=np.int64)
     current = best_last
@@ -76,7 +92,7 @@ def viterbi(
             current = np.where(lengths - 1 == t, best_last, current)
         tags[t] = current
         if t > 0:
-            previous = history[t, rows_range, current]
+            previous = history[t, current, rows_range]
             current = previous if t < all_on else np.where(t < lengths, previous, current)
     return tags
 
@@ -89,12 +105,12 @@ def marginals(
     Args: as ``viterbi``.
 
     Returns:
-        float32, shape (steps, rows, labels); each on-step sums to 1, off-steps are undefined.
+        float32, shape (labels, steps, rows); each on-step sums to 1, off-steps are undefined.
     """
     _check(emissions, lengths, transitions)
-    steps, rows, labels = emissions.shape
+    labels, steps, rows = emissions.shape
     if rows == 0:
-        return np.zeros((steps, 0, labels), dtype=np.float32)
+        return np.zeros((labels, steps, 0), dtype=np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):  # a broken model's NaN is caught below
         result, totals, norm = _forward_backward(emissions, lengths, start, end, transitions)
     # Rows where a sum came close to underflow (or NaN) go to log space. A backward total at step
@@ -104,63 +120,64 @@ def marginals(
     fine[:-1] &= (totals[1, :-1] > UNDERFLOW) | ~on[1:]
     bad = np.flatnonzero(~fine.all(axis=0))
     if bad.size:
-        result[:, bad] = _log_space(emissions[:, bad], lengths[bad], start, end, transitions)
+        result[:, :, bad] = _log_space(emissions[:, :, bad], lengths[bad], start, end, transitions)
     return result
 
 
 def _forward_backward(emissions: np.ndarray, lengths: np.ndarray, start, end, transitions) -> tuple[np.ndarray, ...]:
     """Marginals in probability space, with each step's sum before rescaling (forward, backward)
     and each step's alpha·beta sum, for the underflow check."""
-    steps, rows, labels = emissions.shape
+    labels, steps, rows = emissions.shape
     all_on = int(lengths.min())
-    p = np.exp(emissions - emissions.max(axis=2, keepdims=True))  # shape: (steps, rows, labels); max 1 per step
+    p = np.exp(emissions - emissions.max(axis=0))  # shape: (labels, steps, rows); max 1 per step
     # Scaled so the largest is 1 (no overflow; a common factor cancels in the rescaling).
     # Forbidden moves (-1e4) become exactly 0.
     trans = np.exp(transitions - transitions.max())
-    trans_to = np.ascontiguousarray(trans.T)  # trans_to[j]: the scores of moves into j
+    out_of = [np.ascontiguousarray(trans[i])[:, None] for i in range(labels)]  # out_of[i][j]: i to j
+    into = [np.ascontiguousarray(trans[:, j])[:, None] for j in range(labels)]  # into[j][i]: i to j
     totals = np.empty((2, steps, rows))  # each step's sum before rescaling, forward and backward
 
     alphas = np.empty_like(p)
-    alpha = np.exp(start - start.max()) * p[0]
-    totals[0, 0] = alpha.sum(axis=1)
-    alpha /= totals[0, 0, :, None]
-    alphas[0] = alpha
+    alpha = np.exp(start - start.max())[:, None] * p[:, 0]  # shape: (labels, rows)
+    totals[0, 0] = _fixed_sum(alpha)
+    alpha /= totals[0, 0]
+    alphas[:, 0] = alpha
     for t in range(1, steps):
-        nxt = alpha[:, 0, None] * trans[0]
-        for i in range(1, labels):  # a fixed-order sum: no library may reorder it
-            nxt += alpha[:, i, None] * trans[i]
-        nxt *= p[t]
-        total = nxt.sum(axis=1, keepdims=True)
-        totals[0, t] = total[:, 0]
+        nxt = alpha[0] * out_of[0]  # shape: (to, rows)
+        for i in range(1, labels):
+            nxt += alpha[i] * out_of[i]
+        nxt *= p[:, t]
+        total = _fixed_sum(nxt)
+        totals[0, t] = total
         alpha = nxt / total
-        alphas[t] = alpha  # off-steps hold garbage that no on-step reads
+        alphas[:, t] = alpha  # off-steps hold garbage that no on-step reads
 
     betas = np.empty_like(p)
-    beta = np.broadcast_to(np.exp(end - end.max()), (rows, labels))
-    betas[steps - 1] = beta
+    beta = np.broadcast_to(np.exp(end - end.max())[:, None], (labels, rows))
+    betas[:, steps - 1] = beta
     for t in range(steps - 2, -1, -1):
-        weighted = p[t + 1] * beta
-        prev = weighted[:, 0, None] * trans_to[0]
+        weighted = p[:, t + 1] * beta
+        prev = weighted[0] * into[0]  # shape: (from, rows)
         for j in range(1, labels):
-            prev += weighted[:, j, None] * trans_to[j]
-        total = prev.sum(axis=1, keepdims=True)
-        totals[1, t] = total[:, 0]
+            prev += weighted[j] * into[j]
+        total = _fixed_sum(prev)
+        totals[1, t] = total
         prev /= total
         # A row's beta starts (as ``end``) at its own last step.
-        beta = prev if t + 1 < all_on else np.where((t + 1 < lengths)[:, None], prev, beta)
-        betas[t] = beta
+        beta = prev if t + 1 < all_on else np.where(t + 1 < lengths, prev, beta)
+        betas[:, t] = beta
 
     del p
     alphas *= betas  # in place: the decoder's memory is a few arrays of budget × labels float64
     del betas
-    norm = alphas.sum(axis=2)  # shape: (steps, rows)
-    alphas /= norm[:, :, None]
+    norm = _fixed_sum(alphas)  # shape: (steps, rows)
+    alphas /= norm
     return alphas.astype(np.float32), totals, norm
 
 
 def _log_space(emissions: np.ndarray, lengths: np.ndarray, start, end, transitions) -> np.ndarray:
-    """``nercore.tagging.crf.marginals`` on these rows (time-major in and out)."""
-    batch = torch.from_numpy(np.ascontiguousarray(emissions.transpose(1, 0, 2)))
-    mask = torch.from_numpy(np.arange(emissions.shape[0])[None, :] < lengths[:, None])
+    """``nercore.tagging.crf.marginals`` on these rows (label-major in and out)."""
+    batch = torch.from_numpy(np.ascontiguousarray(emissions.transpose(2, 1, 0)))  # shape: (rows, steps, labels)
+    mask = torch.from_numpy(np.arange(emissions.shape[1])[None, :] < lengths[:, None])
     scores = (torch.from_numpy(np.asarray(a)) for a in (start, end, transitions))
-    return torch_crf.marginals(batch, mask, *scores).numpy().transpose(1, 0, 2)
+    return torch_crf.marginals(batch, mask, *scores).numpy().transpose(2, 1, 0)

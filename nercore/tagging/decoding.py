@@ -69,7 +69,7 @@ def decode_host(
     """Viterbi labels and their marginals on the host (``nercore.tagging.crf_host``).
 
     Args:
-        batch: float64 emissions, time-major; shape (steps, rows, labels).
+        batch: float64 emissions, label-major; shape (labels, steps, rows).
         lengths: each row's steps; shape (rows,).
         scores: start, end and transition scores as float64 arrays.
 
@@ -77,8 +77,8 @@ def decode_host(
         Labels (int64) and their marginals (float32), each of shape (rows, steps).
     """
     tags = crf_host.viterbi(batch, lengths, *scores)  # shape: (steps, rows)
-    probs = crf_host.marginals(batch, lengths, *scores)  # shape: (steps, rows, labels)
-    chosen = np.take_along_axis(probs, tags[:, :, None], axis=2)[:, :, 0]
+    probs = crf_host.marginals(batch, lengths, *scores)  # shape: (labels, steps, rows)
+    chosen = np.take_along_axis(probs, tags[None], axis=0)[0]
     return tags.T, chosen.T
 
 
@@ -100,8 +100,8 @@ def decode_group(
         entries past a row's length are undefined.
     """
     if batch.device.type == "cpu" if host is None else host:
-        time_major = batch.double().transpose(0, 1).contiguous().cpu().numpy()
-        return decode_host(time_major, lengths, tuple(c.double().cpu().numpy() for c in crf))
+        label_major = batch.double().permute(2, 1, 0).contiguous().cpu().numpy()
+        return decode_host(label_major, lengths, tuple(c.double().cpu().numpy() for c in crf))
     mask = (
         torch.arange(batch.shape[1], device=batch.device)[None, :]
         < torch.as_tensor(lengths, device=batch.device)[:, None]
@@ -135,8 +135,8 @@ def decode_words(
     cumulative = np.zeros(total_words, dtype=np.float64)
     total = np.zeros(lengths.size, dtype=np.float64)
     host = emissions.device.type == "cpu" if host is None else host
-    if host:  # gathered straight into time-major float64 arrays, a zero row for padding
-        source = np.concatenate([emissions.double().cpu().numpy(), np.zeros((1, emissions.shape[1]))])
+    if host:  # gathered straight into label-major float64 arrays, a zero column for padding
+        source = np.concatenate([emissions.double().cpu().numpy().T, np.zeros((emissions.shape[1], 1))], axis=1)
         scores = tuple(c.double().cpu().numpy() for c in crf)
     else:
         source = torch.cat([emissions, emissions.new_zeros((1, emissions.shape[1]))])
@@ -144,7 +144,7 @@ def decode_words(
         group_lengths = lengths[group]
         index = scatter_index(word_offsets[group], group_lengths, int(group_lengths.max()), total_words)
         if host:
-            tags_np, chosen_np = decode_host(source[index.T], group_lengths, scores)
+            tags_np, chosen_np = decode_host(source[:, index.T], group_lengths, scores)
         else:
             tags_np, chosen_np = decode_group(
                 source[torch.from_numpy(index).to(emissions.device)], group_lengths, crf, host=False

@@ -14,12 +14,12 @@ from nercore.tagging.crf import constrain, marginals, viterbi_decode
 
 def host_decode(emissions, mask, start, end, transitions):
     """``nercore.tagging.crf_host`` with the torch functions' arguments and results (batch-major)."""
-    time_major = emissions.double().transpose(0, 1).contiguous().numpy()
+    label_major = emissions.double().permute(2, 1, 0).contiguous().numpy()
     lengths = mask.sum(1).numpy()
     scores = [x.double().numpy() for x in (start, end, transitions)]
-    tags = crf_host.viterbi(time_major, lengths, *scores)
-    probs = crf_host.marginals(time_major, lengths, *scores)
-    return torch.from_numpy(tags.T.copy()), torch.from_numpy(probs.transpose(1, 0, 2).copy())
+    tags = crf_host.viterbi(label_major, lengths, *scores)
+    probs = crf_host.marginals(label_major, lengths, *scores)
+    return torch.from_numpy(tags.T.copy()), torch.from_numpy(probs.transpose(2, 1, 0).copy())
 
 
 def torch_decode(emissions, mask, start, end, transitions):
@@ -150,7 +150,7 @@ def test_host_marginals_fall_back_to_log_space_where_probabilities_underflow():
     assert torch.equal(normal[mask[[0, 2]]], probs[[0, 2]][mask[[0, 2]]])
     with np.errstate(all="ignore"):
         _, totals, _ = crf_host._forward_backward(
-            emissions[1:2, :n].double().transpose(0, 1).numpy(), np.array([n]), *[x.double().numpy() for x in scores]
+            emissions[1:2, :n].double().permute(2, 1, 0).numpy(), np.array([n]), *[x.double().numpy() for x in scores]
         )
     assert not (totals[:, :n] > crf_host.UNDERFLOW).all()  # so the fallback was needed
 
@@ -189,7 +189,7 @@ def test_host_shape_errors_say_what_was_expected():
     with pytest.raises(ValueError, match="expected emissions of shape"):
         crf_host.viterbi(np.zeros((3, 4)), np.ones(3, dtype=np.int64), np.zeros(4), np.zeros(4), np.zeros((4, 4)))
     with pytest.raises(ValueError, match="expected lengths between 1 and 2"):
-        crf_host.marginals(np.zeros((2, 1, 3)), np.array([3]), np.zeros(3), np.zeros(3), np.zeros((3, 3)))
+        crf_host.marginals(np.zeros((3, 2, 1)), np.array([3]), np.zeros(3), np.zeros(3), np.zeros((3, 3)))
 
 
 def test_decode_words_on_the_host_agrees_with_the_device_path_and_ignores_grouping():
