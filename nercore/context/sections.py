@@ -97,6 +97,7 @@ class SectionFinder:
 
     def __init__(self, rules: tuple[SectionRule, ...]):
         self._rules = {" ".join(r.header.split()): r for r in rules}
+        self._ascii_headers = all(header.isascii() for header in self._rules)
 
     @cached_property
     def _pattern(self) -> re.Pattern:
@@ -123,12 +124,12 @@ class SectionFinder:
             starts: where each text starts in ``joined`` (increasing).
         """
         found: dict[int, Section] = {}
-        for lo, m in self._listed(joined, texts, starts):
-            rule = self._rules.get(" ".join(m.group(0).lower().split()))
+        for lo, a, b in self._listed(joined, texts, starts):
+            rule = self._rules.get(" ".join(joined[a:b].lower().split()))
             hi = lo + len(texts[bisect.bisect_right(starts, lo) - 1])
-            if rule is not None and self._is_header(joined, m.start(), m.end(), lo, hi):
-                end = _colon_end(joined, m.end(), hi)
-                found[m.start()] = Section(m.start(), end if end is not None else m.end(), rule.section, rule.implies)
+            if rule is not None and self._is_header(joined, a, b, lo, hi):
+                end = _colon_end(joined, b, hi)
+                found[a] = Section(a, end if end is not None else b, rule.section, rule.implies)
         listed = sorted(found)
         reach = (
             np.maximum.accumulate(np.array([found[k].header_end for k in listed], dtype=np.int64)) if listed else None
@@ -145,8 +146,13 @@ class SectionFinder:
         return [found[k] for k in sorted(found)]
 
     def _listed(self, joined: str, texts: Sequence[str], starts: Sequence[int]):
-        """(text start, match) for every listed header's words: ASCII texts lower-cased and
-        searched together, others one by one with the case-insensitive pattern."""
+        """(text start, match start, match end) for every listed header's words: all texts folded
+        (``fold_case``) and searched together; or, when a header is not ASCII, ASCII texts
+        lower-cased and searched together and others one by one with the case-insensitive pattern."""
+        if self._ascii_headers:
+            for m in self._lower_pattern.finditer(fold_case(joined)):
+                yield starts[bisect.bisect_right(starts, m.start()) - 1], m.start(), m.end()
+            return
         wide = [i for i, t in enumerate(texts) if not t.isascii()]
         if len(wide) < len(texts):
             blank = set(wide)  # searched below; blanked here so that offsets stay
@@ -156,11 +162,11 @@ class SectionFinder:
                 else HEADER_SEPARATOR.join(" " * len(t) if i in blank else t.lower() for i, t in enumerate(texts))
             )
             for m in self._lower_pattern.finditer(lowered):
-                yield starts[bisect.bisect_right(starts, m.start()) - 1], m
+                yield starts[bisect.bisect_right(starts, m.start()) - 1], m.start(), m.end()
         for i in wide:
             lo = starts[i]
             for m in self._pattern.finditer(joined, lo, lo + len(texts[i])):
-                yield lo, m
+                yield lo, m.start(), m.end()
 
     @staticmethod
     def _is_header(text: str, start: int, end: int, lo: int = 0, hi: int | None = None) -> bool:
@@ -179,6 +185,21 @@ class SectionFinder:
         line_end = text.find("\n", end, hi)
         alone = at_line_start and not text[end : hi if line_end < 0 else line_end].strip()
         return alone and (words.isupper() or words.istitle())
+
+
+def fold_case(text: str) -> str:
+    """``text`` lower-cased one character for one, with what ``re.I`` equates with an ASCII letter
+    folded to that letter: so a pattern of lower-case ASCII headers (no re.I) matches the folded
+    text where the case-insensitive pattern matches the original, at the same offsets.
+
+    ``str.lower`` does that except for three letters the ``re`` docs name: İ, the one character
+    whose lower case is two ("i" and a combining dot), and ı and ſ, which lower-case to
+    themselves. (The Kelvin sign lower-cases to "k".) No lower-casing turns a word character into
+    a non-word one or changes whitespace, so the pattern's boundaries hold too.
+    """
+    if text.isascii():
+        return text.lower()
+    return text.replace("\u0130", "I").lower().replace("\u0131", "i").replace("\u017f", "s")
 
 
 def _colon_end(text: str, end: int, hi: int | None = None) -> int | None:

@@ -7,14 +7,15 @@ from __future__ import annotations
 import csv
 import random
 import re
+import sys
 
 import numpy as np
 import pytest
 
 from nercore.context.engine import Context, ContextFinder
 from nercore.context.matching import CATEGORIES, TriggerTable
-from nercore.context.rules import DEFAULT_SECTIONS, WORD, ContextRules, normalise_word
-from nercore.context.sections import SectionFinder, header_trie
+from nercore.context.rules import DEFAULT_SECTIONS, WORD, ContextRules, SectionRule, normalise_word
+from nercore.context.sections import SectionFinder, fold_case, header_trie
 from nercore.context.words import join_texts, split_words
 from tests.conftest import SHARED_DATA
 from tests.context.reference_context import OldContextFinder, OldSectionFinder
@@ -172,6 +173,87 @@ def test_sections_of_joined_texts_equal_each_text_alone():
     assert len({name for *_, name, _ in expected}) >= 5  # listed and unlisted headers occurred
     for text in texts[:100]:
         assert finder.find(text) == oracle.find(text)
+
+
+def test_fold_case_keeps_offsets_boundaries_and_what_ignorecase_matches():
+    """Over every code point: one character folds to one, word characters and whitespace stay
+    so, the fold is what ``re.I`` calls equal, and a character ``re.I`` equates with an ASCII one
+    folds to ASCII (the folded search's premise)."""
+    ascii_like = re.compile(r"[\x00-\x7f]", re.I)
+    word, space = re.compile(r"[\w/]"), re.compile(r"\s")
+    wrong = []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code < 0xE000:
+            continue
+        c = chr(code)
+        f = fold_case(c)
+        if (
+            len(f) != 1
+            or (word.match(c) is None) != (word.match(f) is None)
+            or (space.match(c) is None) != (space.match(f) is None)
+            or re.fullmatch(re.escape(f), c, re.I) is None
+            or (ascii_like.match(c) is not None and not f.isascii())
+        ):
+            wrong.append(hex(code))
+    assert wrong == []
+    assert fold_case("İı ſ \u212a É") == "ii s k é"
+
+
+# What ``re.I`` matches to an ASCII letter besides its two cases (İ ı ſ and the Kelvin sign).
+CASE_VARIANTS = {"i": ["\u0130", "\u0131"], "s": ["\u017f"], "k": ["\u212a"]}
+
+
+def variant_headers(headers, seed: int) -> list[str]:
+    """Every header in a random layout, some letters replaced by their non-ASCII case variants."""
+    rng = random.Random(seed)
+    texts = []
+    for header in headers:
+        cased = header.upper() if rng.random() < 0.5 else header.title()
+        spelled = "".join(
+            rng.choice(CASE_VARIANTS[c.lower()]) if c.lower() in CASE_VARIANTS and rng.random() < 0.4 else c
+            for c in cased
+        )
+        texts.append(rng.choice(["", "x. ", "\n", "Über. "]) + spelled + rng.choice([":", "\n", " (s): é", " é"]))
+    return texts
+
+
+@pytest.mark.parametrize("non_ascii_header", [False, True])
+def test_headers_spelled_with_case_variants_are_found_as_each_text_alone(non_ascii_header):
+    """The folded search of all texts at once matches where the case-insensitive pattern matches
+    each text alone, also with letters that only ``re.I`` equates with ASCII; and with a non-ASCII
+    header among the rules (searched the slower way)."""
+    rules = (*ContextFinder().rules.sections, SectionRule(header="work up", section="workup", implies=()))
+    if non_ascii_header:
+        rules = (*rules, SectionRule(header="anamnèse", section="history", implies=()))
+    finder, oracle = SectionFinder(rules), OldSectionFinder(rules)
+    texts = variant_headers([r.header for r in rules] * 3, seed=5) + [
+        "ANAMNÈSE: x",
+        "Anamnèse\n",
+        "WOR\u212a UP: x",
+        "\u212aıd: k",
+    ]
+    joined = join_texts(texts)
+    got = finder.find_all(joined.header_text, texts, joined.offsets[:-1].tolist())
+    expected = [
+        (int(lo) + s.start, int(lo) + s.header_end, s.name)
+        for lo, text in zip(joined.offsets, texts)
+        for s in oracle.find(text)
+    ]
+    assert [(s.start, s.header_end, s.name) for s in got] == expected
+    candidates = [
+        (int(lo) + m.start(), int(lo) + m.end())
+        for lo, text in zip(joined.offsets, texts)
+        for m in finder._pattern.finditer(text)
+    ]
+    assert (
+        sorted((a, b) for _, a, b in finder._listed(joined.header_text, texts, joined.offsets[:-1].tolist()))
+        == candidates
+    )
+    # The variants were matched as header words (a listed header only when lower-casing gives its
+    # ASCII spelling, as the Kelvin sign's does).
+    spelled_oddly = [t for t in texts if any(v in t for vs in CASE_VARIANTS.values() for v in vs)]
+    assert sum(oracle._pattern.search(t) is not None for t in spelled_oddly) >= 20
+    assert any(oracle.find(t) for t in spelled_oddly if "\u212a" in t)
 
 
 def test_header_trie_prefers_the_longest_header():
