@@ -117,7 +117,10 @@ def split_words(joined: JoinedTexts) -> Words:
     start = np.flatnonzero((in_run & ~run_before) | single)
     end = np.flatnonzero((in_run & ~run_after) | single) + 1
     bounds = zip(start.tolist(), end.tolist())
-    if ascii_only:
+    if ascii_only or ("\u03a3" not in joined.text and "\u0130" not in joined.text):
+        # Lower-casing is one character for one and context-free but for final sigma and "İ"
+        # (the one character whose lower case is two): without them, the lowered text's slices
+        # are the lowered words.
         lowered = joined.text.lower()
         norms = [lowered[a:b] for a, b in bounds]
     else:

@@ -116,7 +116,7 @@ def encode_batch(tokenizer: PreTrainedTokenizerFast, texts: list[str]) -> TokenB
         return empty_batch(0)
     encodings = raw_encodings(tokenizer, texts)
     n = len(encodings)
-    counts = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=n)
+    counts = np.fromiter(map(len, encodings), dtype=np.int64, count=n)  # an Encoding's length: its tokens
     total = int(counts.sum())
     if total == 0:
         return empty_batch(n)
@@ -124,13 +124,12 @@ def encode_batch(tokenizer: PreTrainedTokenizerFast, texts: list[str]) -> TokenB
     offsets = np.fromiter(
         chain.from_iterable(chain.from_iterable(e.offsets for e in encodings)), dtype=np.int64, count=2 * total
     ).reshape(-1, 2)
-    word_lists = [e.word_ids for e in encodings]
-    if any(None in words for words in word_lists):  # tokens outside any word (rare): dropped below
+    try:
+        word_ids = np.fromiter(chain.from_iterable(e.word_ids for e in encodings), dtype=np.int64, count=total)
+    except TypeError:  # a None: tokens outside any word (rare), dropped below
         word_ids = np.fromiter(
-            (-1 if w is None else w for words in word_lists for w in words), dtype=np.int64, count=total
+            (-1 if w is None else w for e in encodings for w in e.word_ids), dtype=np.int64, count=total
         )
-    else:
-        word_ids = np.fromiter(chain.from_iterable(word_lists), dtype=np.int64, count=total)
     token_text = np.repeat(np.arange(n), counts)
     keep = word_ids >= 0
     if not keep.all():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from nercore.tagging.preprocess import EncodedText, encoded_from_arrays, make_windows, window_bounds
+from nercore.tagging.token_batch import encode_batch
 
 
 def fake_encoded(word_lengths):
@@ -59,3 +60,47 @@ def test_window_settings_are_validated():
     with pytest.raises(ValueError, match="window"):
         window_bounds(encoded, 0, 1)
     assert window_bounds(EncodedText(*(np.zeros(0, dtype=np.int64),) * 4), 4, 2) == []
+
+
+class _Encoding:
+    """What ``encode_batch`` reads of a fast tokenizer's ``Encoding``."""
+
+    def __init__(self, ids, offsets, word_ids):
+        self.ids, self.offsets, self.word_ids = ids, offsets, word_ids
+
+    def __len__(self):
+        return len(self.ids)
+
+
+class _Backend:
+    truncation = padding = None
+
+    def __init__(self, encodings):
+        self.encodings = encodings
+
+    def encode_batch(self, texts, add_special_tokens):
+        assert not add_special_tokens
+        return self.encodings[: len(texts)]
+
+
+class _Tokenizer:
+    def __init__(self, encodings):
+        self.backend_tokenizer = _Backend(encodings)
+
+
+def test_tokens_outside_any_word_are_dropped_and_the_rest_kept():
+    """A token without a word id (None) is no word's sub-word: it goes, with its offsets, and the
+    words and offsets around it stay as the tokenizer gave them."""
+    encodings = [
+        _Encoding([5, 6, 7], [(0, 2), (2, 3), (4, 6)], [0, 0, 1]),
+        _Encoding([8, 9, 10, 11], [(0, 1), (1, 1), (2, 4), (4, 5)], [0, None, 1, 1]),
+        _Encoding([], [], []),
+    ]
+    batch = encode_batch(_Tokenizer(encodings), ["ab c", "x yz", ""])
+    assert batch.input_ids.tolist() == [5, 6, 7, 8, 10, 11]
+    assert batch.token_offsets.tolist() == [0, 3, 6, 6]
+    assert batch.word_offsets.tolist() == [0, 2, 4, 4]
+    assert batch.word_first_token.tolist() == [0, 2, 3, 4]
+    assert list(zip(batch.word_start_char.tolist(), batch.word_end_char.tolist())) == [(0, 3), (4, 6), (0, 1), (2, 5)]
+    without_none = encode_batch(_Tokenizer(encodings[:1]), ["ab c"])
+    assert without_none.input_ids.tolist() == [5, 6, 7] and without_none.word_offsets.tolist() == [0, 2]
