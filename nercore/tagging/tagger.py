@@ -39,7 +39,7 @@ from nercore.tagging.loading import load_parts
 from nercore.tagging.model import BertCrf
 from nercore.tagging.overlap import overlapped
 from nercore.tagging.results import TaggedTexts, TagResult, concat_tagged
-from nercore.tagging.token_batch import Prepared, batch_arrays, encode_batch, plan_windows
+from nercore.tagging.token_batch import Prepared, encode_batch, plan_windows, width_batch_arrays
 
 log = logging.getLogger(__name__)
 
@@ -158,11 +158,7 @@ class Tagger:
         total_words = int(prepared.tokens.word_offsets[-1])
         out = torch.zeros((total_words, len(self.label_set)), dtype=torch.float32, device=self.device)
         pin = self.device.type == "cuda"
-        words = prepared.windows.words_by_window()
-        for group in self.shapes.batches(prepared.windows):
-            width = int(self.shapes.padded_widths(prepared.windows.num_tokens[group[:1]])[0])
-            rows = self.shapes.rows_per_batch(width)
-            arrays = batch_arrays(prepared.tokens, prepared.windows, group, words, width, rows, self._special)
+        for arrays in self._batch_arrays(prepared):
             # Every host array is built and sent before the encoder is queued: a later copy from
             # pageable memory would make the host wait for the GPU instead of preparing the next batch.
             tensors = [torch.from_numpy(a) for a in arrays]
@@ -174,6 +170,26 @@ class Tagger:
             emissions = self.model.word_emissions(ids_t, attention_t, positions_t)  # shape: (rows, width, labels)
             out.index_copy_(0, target_t, emissions[rows_t, cols_t].float())
         return out
+
+    def _batch_arrays(self, prepared: Prepared):
+        """The host arrays of each encoder call (``batch_arrays``), built a width at a time."""
+        windows = prepared.windows
+        words = windows.words_by_window()
+        groups = self.shapes.batches(windows)
+        widths = (
+            [int(w) for w in self.shapes.padded_widths(windows.num_tokens[[g[0] for g in groups]])] if groups else []
+        )
+        start = 0
+        while start < len(groups):  # groups of one width are consecutive
+            stop = start + 1
+            while stop < len(groups) and widths[stop] == widths[start]:
+                stop += 1
+            width = widths[start]
+            rows = self.shapes.rows_per_batch(width)
+            yield from width_batch_arrays(
+                prepared.tokens, windows, groups[start:stop], words, width, rows, self._special
+            )
+            start = stop
 
     # -- stage 3 ---------------------------------------------------------------------------
     def decode(self, prepared: Prepared, emissions: torch.Tensor) -> WordLabels:

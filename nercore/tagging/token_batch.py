@@ -264,6 +264,42 @@ def batch_arrays(
     return ids, attention, positions, word_rows, word_cols, targets
 
 
+def width_batch_arrays(
+    tokens: TokenBatch,
+    plan: WindowPlan,
+    groups: list[np.ndarray],
+    words: tuple[np.ndarray, np.ndarray],
+    width: int,
+    n_rows: int,
+    special: tuple[int, int, int],
+):
+    """``batch_arrays`` of each of ``groups`` (consecutive batches of one width), built for all of
+    them in one pass and cut into batches: the same arrays, without a pass per batch.
+
+    Yields:
+        For each group, what ``batch_arrays`` returns for it (row-slices of the arrays of all).
+    """
+    sizes = [group.size for group in groups]
+    if any(size != n_rows for size in sizes[:-1]) or not 0 < sizes[-1] <= n_rows:
+        raise ValueError(
+            f"expected batches of {n_rows} windows of width {width} (the last 1 to {n_rows}), got {sizes}"
+        )
+    ids, attention, positions, word_rows, word_cols, targets = batch_arrays(
+        tokens, plan, np.concatenate(groups), words, width, n_rows * len(groups), special
+    )
+    cuts = np.searchsorted(word_rows, np.arange(len(groups) + 1) * n_rows).tolist()  # word rows ascend
+    for k in range(len(groups)):
+        rows, lo, hi = slice(k * n_rows, (k + 1) * n_rows), cuts[k], cuts[k + 1]
+        yield (
+            ids[rows],
+            attention[rows],
+            positions[rows],
+            word_rows[lo:hi] - k * n_rows,
+            word_cols[lo:hi],
+            targets[lo:hi],
+        )
+
+
 @dataclass(frozen=True)
 class Prepared:
     """The preprocessed form of a list of texts: flat sub-words and words, and their windows."""

@@ -8,6 +8,7 @@ import pytest
 
 from nercore import Entity, Tagger
 from nercore.tagging.model import BertCrf
+from nercore.tagging.token_batch import batch_arrays, width_batch_arrays
 from tests.conftest import build_tiny_model
 
 ODD_TEXTS = [
@@ -94,6 +95,33 @@ def test_batches_hold_one_padded_width_each_within_the_budget(tiny_model_dir):
         for i in group.tolist():
             assert sizes[i] + 2 <= width <= max(tagger.settings.max_length, sizes[i] + 2)
             assert width % 32 == 0 or width == tagger.settings.max_length
+
+
+def test_batch_arrays_built_a_width_at_a_time_equal_those_of_each_batch(tiny_model_dir):
+    """What ``forward`` hands the encoder, built in one pass per width, equals ``batch_arrays``
+    of each batch alone (ids, mask, word positions, and which word each output row feeds)."""
+    tagger = Tagger.load(tiny_model_dir, device="cpu", batch_tokens=128)
+    texts = ODD_TEXTS + [" ".join(["fever"] * n) for n in (1, 3, 5, 20, 33, 200)] * 3
+    prepared = tagger.preprocess(texts)
+    groups = tagger.shapes.batches(prepared.windows)
+    words = prepared.windows.words_by_window()
+    built = list(tagger._batch_arrays(prepared))
+    assert (
+        len(built)
+        == len(groups)
+        > len({int(tagger.shapes.padded_widths(prepared.windows.num_tokens[g[:1]])[0]) for g in groups})
+    )
+    for group, arrays in zip(groups, built):
+        width = int(tagger.shapes.padded_widths(prepared.windows.num_tokens[group[:1]])[0])
+        alone = batch_arrays(prepared.tokens, prepared.windows, group, words, width, 128 // width, tagger._special)
+        assert len(arrays) == len(alone) == 6
+        assert all(np.array_equal(a, b) for a, b in zip(arrays, alone))
+    with pytest.raises(ValueError, match="expected batches of 4 windows of width 32"):
+        list(
+            width_batch_arrays(
+                prepared.tokens, prepared.windows, [groups[-1][:3], groups[-1][:1]], words, 32, 4, tagger._special
+            )
+        )
 
 
 def test_pipelined_chunks_give_the_same_results(tiny_model_dir):
