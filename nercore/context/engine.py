@@ -136,7 +136,7 @@ class ContextFinder:
         sections = self._sections.find_all(joined.header_text, joined.texts, joined.offsets[:-1].tolist())
         section_starts = np.array([s.start for s in sections], dtype=np.int64)
         sentences = sentence_starts(words, section_starts)
-        matches = self._triggers.match(words.norms, words.text_offsets)
+        matches = self._triggers.match_ids(self._triggers.word_ids(words), words.text_offsets)
 
         g_start, g_end = joined.offsets[local] + start, joined.offsets[local] + end  # in the joined text
         w0, w1 = words.text_offsets[local], words.text_offsets[local + 1]  # the text's words

@@ -21,6 +21,8 @@ from itertools import repeat
 import numpy as np
 
 from nercore.context.rules import TRIGGER_CATEGORIES, ContextRules
+from nercore.context.vocabulary import SpelledVocabulary
+from nercore.context.words import Words
 
 # Category codes of the trigger arrays: the five that set an attribute first, in TRIGGER_CATEGORIES' order.
 CATEGORIES = (*TRIGGER_CATEGORIES, "PSEUDO", "TERMINATE")
@@ -51,6 +53,7 @@ class TriggerTable:
     def __init__(self, rules: ContextRules):
         phrases = list(rules.by_words)
         self.vocabulary = {w: i for i, w in enumerate(sorted({w for p in phrases for w in p}))}
+        self._spelled = SpelledVocabulary(self.vocabulary)
         self.lengths = sorted({len(p) for p in phrases}, reverse=True)  # longest first
         self._ids: dict[int, np.ndarray] = {}  # length → (phrases, length) word indices, in hash order
         self._keys: dict[int, np.ndarray] = {}  # length → sorted hashes
@@ -77,14 +80,29 @@ class TriggerTable:
         # a phrase's triggers are all PSEUDO or none is (the original engine read the first)
         self._is_pseudo = np.array([ts[0].category == "PSEUDO" for ts in triggers], dtype=bool)
 
-    def word_ids(self, norms: Sequence[str]) -> np.ndarray:
-        """Each word's index in the vocabulary, -1 where no trigger uses it."""
+    def norm_ids(self, norms: Sequence[str]) -> np.ndarray:
+        """Each norm's index in the vocabulary, -1 where no trigger uses it."""
         # map() calls dict.get from C: no Python bytecode runs per word
         return np.fromiter(map(self.vocabulary.get, norms, repeat(-1)), dtype=np.int64, count=len(norms))
 
+    def word_ids(self, words: Words) -> np.ndarray:
+        """Each word's index in the vocabulary, -1 where no trigger uses it: looked up by its
+        lower-cased code points (``SpelledVocabulary``), or by its norm where the text's case
+        mapping needs strings (final sigma, "İ")."""
+        if words.lowered_codes is None:
+            return self.norm_ids(words.norms)
+        ids = self._spelled.lookup(words.lowered_codes, words.start, words.end)
+        ids[words.is_num] = self.vocabulary.get("<num>", -1)
+        ids[words.is_number & ~words.is_num] = self.vocabulary.get("<year>", -1)
+        return ids
+
     def match(self, norms: Sequence[str], text_offsets: np.ndarray) -> Matches:
-        """The chosen matches over words whose texts start at ``text_offsets`` (words + 1,)."""
-        ids = self.word_ids(norms)
+        """``match_ids`` of words given by their norms."""
+        return self.match_ids(self.norm_ids(norms), text_offsets)
+
+    def match_ids(self, ids: np.ndarray, text_offsets: np.ndarray) -> Matches:
+        """The chosen matches over words (their vocabulary indices, ``word_ids``) whose texts start
+        at ``text_offsets`` (texts + 1,)."""
         n = ids.size
         text = np.searchsorted(text_offsets, np.arange(n), side="right") - 1  # shape: (words,)
         best_length = np.zeros(n, dtype=np.int64)

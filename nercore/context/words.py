@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -94,16 +95,43 @@ class Words:
 
     start: np.ndarray  # int64 (words,): first character in the joined text
     end: np.ndarray  # int64 (words,): one past the last character
-    norms: list[str]  # each word as triggers match it (``context_rules.normalise_word``)
     is_num: np.ndarray  # bool (words,): the norm is "<num>"
     is_number: np.ndarray  # bool (words,): the norm is "<num>" or "<year>"
     text_offsets: np.ndarray  # int64 (texts + 1,): each text's first word; the last is the word count
     codes: np.ndarray  # uint32 (chars,): the joined text's code points
     flags: np.ndarray  # uint8 (chars,): ``char_flags`` of each
+    text: str  # the joined text
+    # uint32 (chars,): the code points of the joined text lower-cased one character for one, so that
+    # a word's norm is these codes at its span (unless a number); None where final sigma or "İ"
+    # rule that out (then only ``norms`` gives them).
+    lowered_codes: np.ndarray | None
+
+    @cached_property
+    def norms(self) -> list[str]:
+        """Each word as triggers match it (``context_rules.normalise_word``), as strings."""
+        bounds = zip(self.start.tolist(), self.end.tolist())
+        if self.lowered_codes is not None:
+            lowered = self.text.lower()
+            norms = [lowered[a:b] for a, b in bounds]
+        else:
+            # "\n" is in no word and is neither cased nor case-ignorable, so lowering the joined
+            # words equals lowering each word alone (final sigma included).
+            raw = [self.text[a:b] for a, b in bounds]
+            norms = "\n".join(raw).lower().split("\n") if raw else []
+        is_year = self.is_number & ~self.is_num
+        for i in np.flatnonzero(self.is_number).tolist():
+            norms[i] = "<year>" if is_year[i] else "<num>"
+        return norms
+
+    def norm(self, i: int) -> str:
+        """Word ``i``'s norm alone."""
+        if self.is_number[i]:
+            return "<num>" if self.is_num[i] else "<year>"
+        return self.text[self.start[i] : self.end[i]].lower()
 
 
 def split_words(joined: JoinedTexts) -> Words:
-    """Every word of every text, with its normalised form."""
+    """Every word of every text, with what its normalised form needs."""
     ascii_only = joined.text.isascii()
     codes = np.frombuffer(joined.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     flags = char_flags(codes, ascii_only)
@@ -116,29 +144,34 @@ def split_words(joined: JoinedTexts) -> Words:
     run_after = np.concatenate((in_run[1:], [False]))
     start = np.flatnonzero((in_run & ~run_before) | single)
     end = np.flatnonzero((in_run & ~run_after) | single) + 1
-    bounds = zip(start.tolist(), end.tolist())
+    lowered_codes = None
     if ascii_only or ("\u03a3" not in joined.text and "\u0130" not in joined.text):
         # Lower-casing is one character for one and context-free but for final sigma and "İ"
-        # (the one character whose lower case is two): without them, the lowered text's slices
-        # are the lowered words.
+        # (the one character whose lower case is two): without them, the lowered text's codes at
+        # a word's span are the word lowered.
         lowered = joined.text.lower()
-        norms = [lowered[a:b] for a, b in bounds]
-    else:
-        # "\n" is in no word and is neither cased nor case-ignorable, so lowering the joined
-        # words equals lowering each word alone (final sigma included).
-        raw = [joined.text[a:b] for a, b in bounds]
-        norms = "\n".join(raw).lower().split("\n") if raw else []
+        lowered_codes = (
+            np.frombuffer(lowered.encode("ascii"), dtype=np.uint8).astype(np.uint32)
+            if ascii_only
+            else np.frombuffer(lowered.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        )
     digits = np.zeros(codes.size + 1, dtype=np.int64)
     np.cumsum((flags & DIGIT) > 0, out=digits[1:])
     number = digits[end] - digits[start] == end - start  # str.isdigit of the word
     year = np.zeros(start.size, dtype=bool)
     for i in np.flatnonzero(number & (end - start == 4)).tolist():
         year[i] = YEAR.fullmatch(joined.text[start[i] : end[i]]) is not None
-    for i in np.flatnonzero(number).tolist():
-        norms[i] = "<year>" if year[i] else "<num>"
     text_offsets = np.searchsorted(start, joined.offsets).astype(np.int64)
     return Words(
-        start.astype(np.int64), end.astype(np.int64), norms, number & ~year, number, text_offsets, codes, flags
+        start=start.astype(np.int64),
+        end=end.astype(np.int64),
+        is_num=number & ~year,
+        is_number=number,
+        text_offsets=text_offsets,
+        codes=codes,
+        flags=flags,
+        text=joined.text,
+        lowered_codes=lowered_codes,
     )
 
 
@@ -147,7 +180,7 @@ def sentence_starts(words: Words, section_starts: np.ndarray) -> np.ndarray:
     a list item "2) ..."; after ".", "!" or "?" and a space when the next word opens a sentence
     (a capital, a number or one of ``*-•("'<``) and the period does not end an abbreviation
     ("Dr."); the first word of each section header (``section_starts``, character offsets)."""
-    start, end, norms, codes = words.start, words.end, words.norms, words.codes
+    start, end, codes = words.start, words.end, words.codes
     n = start.size
     if n == 0:
         return np.zeros(0, dtype=np.int64)
@@ -166,7 +199,7 @@ def sentence_starts(words: Words, section_starts: np.ndarray) -> np.ndarray:
     sentence_end = stop[:-1] & gap & opener[1:]
     # ". " after an abbreviation written against it ("Dr.", "e.g.") is not a sentence end
     for i in np.flatnonzero(sentence_end & (first[:-1] == ord("."))).tolist():
-        if i and end[i - 1] == start[i] and norms[i - 1] in ABBREVIATIONS:
+        if i and end[i - 1] == start[i] and words.norm(i - 1) in ABBREVIATIONS:
             sentence_end[i] = False
     after = np.flatnonzero(blank_line | list_item | sentence_end) + 1
     heads = np.searchsorted(start, section_starts)

@@ -1,0 +1,77 @@
+"""Words looked up in the trigger vocabulary by their code points (array operations, exact).
+
+The context engine needs, for every word of a chunk, its index in the trigger rules' vocabulary.
+Slicing each word out of the text as a ``str`` to look it up in a ``dict`` cost more than the rest
+of the word split (one Python object per word). ``SpelledVocabulary`` instead lays the code points
+of every word no longer than the longest vocabulary word into a fixed-width grid, hashes each row
+with wrapping 64-bit arithmetic, finds the hash among the vocabulary's sorted hashes, and then
+compares the code points themselves, so that a collision can never make a false match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+_MULTIPLIER = np.uint64(0x100000001B3)  # FNV's 64-bit prime: odd, so a word's positions hash differently
+
+
+class SpelledVocabulary:
+    """The spelled words of a vocabulary (``word → index``) as a code-point grid.
+
+    Words that are not spelled out (the ``<num>`` and ``<year>`` placeholders, or the empty word)
+    are left out; the caller gives numbers their placeholder's index.
+
+    Raises:
+        ValueError: if two vocabulary words share a hash (then no lookup could tell them apart).
+    """
+
+    def __init__(self, vocabulary: Mapping[str, int]):
+        spelled = sorted((w, i) for w, i in vocabulary.items() if w and w not in ("<num>", "<year>"))
+        self.width = max((len(w) for w, _ in spelled), default=0)
+        grid = np.zeros((len(spelled), self.width), dtype=np.uint32)
+        for row, (word, _) in enumerate(spelled):
+            grid[row, : len(word)] = [ord(c) for c in word]
+        lengths = np.array([len(w) for w, _ in spelled], dtype=np.int64)
+        keys = _hash(grid, lengths)
+        if np.unique(keys).size != keys.size:
+            raise ValueError(f"expected distinct hashes of the {len(spelled)} vocabulary words, got a collision")
+        order = np.argsort(keys)
+        self._keys, self._grid, self._lengths = keys[order], grid[order], lengths[order]
+        self._ids = np.array([i for _, i in spelled], dtype=np.int64)[order]
+
+    def lookup(self, codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """The vocabulary index of each word ``codes[start[i]:end[i]]``, -1 for a word not in it.
+
+        Args:
+            codes: the code points of the text the words are in (as the vocabulary spells them:
+                lower-cased); shape (chars,).
+            start, end: each word's span; shape (words,).
+        """
+        # shape: codes (chars,); start, end (words,) → (words,) int64
+        ids = np.full(start.size, -1, dtype=np.int64)
+        lengths = end - start
+        candidate = np.flatnonzero((lengths > 0) & (lengths <= self.width))
+        if candidate.size == 0 or self._keys.size == 0:
+            return ids
+        columns = np.arange(self.width)
+        at = start[candidate, None] + columns  # shape: (candidates, width)
+        inside = columns < lengths[candidate, None]
+        grid = np.where(inside, codes[np.minimum(at, codes.size - 1)], 0).astype(np.uint64)
+        keys = _hash(grid, lengths[candidate])
+        slot = np.minimum(np.searchsorted(self._keys, keys), self._keys.size - 1)
+        hit = np.flatnonzero(self._keys[slot] == keys)
+        slot = slot[hit]
+        exact = (self._lengths[slot] == lengths[candidate[hit]]) & (self._grid[slot] == grid[hit]).all(axis=1)
+        ids[candidate[hit[exact]]] = self._ids[slot[exact]]
+        return ids
+
+
+def _hash(grid: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row of code points and its length: the row as a polynomial in
+    ``_MULTIPLIER``, one integer matrix product (wrapping uint64 arithmetic, exact on any CPU)."""
+    # shape: grid (rows, width), lengths (rows,) → (rows,) uint64
+    width = grid.shape[1]
+    powers = np.cumprod(np.full(width + 1, _MULTIPLIER, dtype=np.uint64))[::-1]  # M^(width+1) .. M^1
+    return grid.astype(np.uint64, copy=False) @ powers[1:] + lengths.astype(np.uint64) * powers[0]
