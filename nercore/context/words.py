@@ -30,6 +30,7 @@ SEPARATOR = "\n\n\n"
 HEADER_SEPARATOR = "\n\x00\n"
 # A period after these words does not end a sentence.
 ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "st", "vs", "e.g", "i.e", "approx", "fig", "no", "pt", "sr", "jr"})
+_LONGEST_ABBREVIATION = max(map(len, ABBREVIATIONS))
 # After ".", "!" or "?" and a space, a word starting with one of these (or a capital, or a number)
 # starts a new sentence.
 _SENTENCE_OPENERS = "*-•(\"'<"
@@ -123,12 +124,6 @@ class Words:
             norms[i] = "<year>" if is_year[i] else "<num>"
         return norms
 
-    def norm(self, i: int) -> str:
-        """Word ``i``'s norm alone."""
-        if self.is_number[i]:
-            return "<num>" if self.is_num[i] else "<year>"
-        return self.text[self.start[i] : self.end[i]].lower()
-
 
 def split_words(joined: JoinedTexts) -> Words:
     """Every word of every text, with what its normalised form needs."""
@@ -198,8 +193,13 @@ def sentence_starts(words: Words, section_starts: np.ndarray) -> np.ndarray:
     stop = single & ((first_flags & STOP) > 0)
     sentence_end = stop[:-1] & gap & opener[1:]
     # ". " after an abbreviation written against it ("Dr.", "e.g.") is not a sentence end
-    for i in np.flatnonzero(sentence_end & (first[:-1] == ord("."))).tolist():
-        if i and end[i - 1] == start[i] and words.norm(i - 1) in ABBREVIATIONS:
+    period = np.flatnonzero(sentence_end & (first[:-1] == ord(".")))
+    period = period[period > 0]
+    attached = period[
+        (end[period - 1] == start[period]) & (end[period - 1] - start[period - 1] <= _LONGEST_ABBREVIATION)
+    ]
+    for i, a, b in zip(attached.tolist(), start[attached - 1].tolist(), end[attached - 1].tolist()):
+        if words.text[a:b].lower() in ABBREVIATIONS:  # a number's norm is none of them, nor its digits
             sentence_end[i] = False
     after = np.flatnonzero(blank_line | list_item | sentence_end) + 1
     heads = np.searchsorted(start, section_starts)

@@ -281,9 +281,7 @@ def width_batch_arrays(
     """
     sizes = [group.size for group in groups]
     if any(size != n_rows for size in sizes[:-1]) or not 0 < sizes[-1] <= n_rows:
-        raise ValueError(
-            f"expected batches of {n_rows} windows of width {width} (the last 1 to {n_rows}), got {sizes}"
-        )
+        raise ValueError(f"expected batches of {n_rows} windows of width {width} (the last 1 to {n_rows}), got {sizes}")
     ids, attention, positions, word_rows, word_cols, targets = batch_arrays(
         tokens, plan, np.concatenate(groups), words, width, n_rows * len(groups), special
     )
