@@ -55,23 +55,41 @@ class SpelledVocabulary:
         candidate = np.flatnonzero((lengths > 0) & (lengths <= self.width))
         if candidate.size == 0 or self._keys.size == 0:
             return ids
-        columns = np.arange(self.width)
-        at = start[candidate, None] + columns  # shape: (candidates, width)
-        inside = columns < lengths[candidate, None]
-        grid = np.where(inside, codes[np.minimum(at, codes.size - 1)], 0).astype(np.uint64)
-        keys = _hash(grid, lengths[candidate])
+        keys = _span_hashes(codes, start[candidate], lengths[candidate], self.width)
         slot = np.minimum(np.searchsorted(self._keys, keys), self._keys.size - 1)
-        hit = np.flatnonzero(self._keys[slot] == keys)
-        slot = slot[hit]
-        exact = (self._lengths[slot] == lengths[candidate[hit]]) & (self._grid[slot] == grid[hit]).all(axis=1)
-        ids[candidate[hit[exact]]] = self._ids[slot[exact]]
+        hit = np.flatnonzero((self._keys[slot] == keys) & (self._lengths[slot] == lengths[candidate]))
+        candidate, slot = candidate[hit], slot[hit]
+        # The code points themselves, so that a hash collision cannot make a false match.
+        grid = _grid(codes, start[candidate], lengths[candidate], self.width)
+        exact = (self._grid[slot] == grid).all(axis=1)
+        ids[candidate[exact]] = self._ids[slot[exact]]
         return ids
 
 
+def _grid(codes: np.ndarray, start: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
+    """Each span's code points in a row of ``width``, zeros after its end."""
+    # shape: start, lengths (spans,) → (spans, width) uint32
+    columns = np.arange(width)
+    at = np.minimum(start[:, None] + columns, max(codes.size - 1, 0))
+    return np.where(columns < lengths[:, None], codes[at], 0).astype(np.uint32)
+
+
+def _span_hashes(codes: np.ndarray, start: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
+    """``_hash`` of each span's ``_grid`` row, column by column over the spans (no grid is built)."""
+    # shape: start, lengths (spans,) → (spans,) uint64
+    out = lengths.astype(np.uint64)
+    padded = np.concatenate((codes.astype(np.uint64), np.zeros(width, dtype=np.uint64)))
+    for j in range(width):
+        column = padded[start + j]
+        column[lengths <= j] = 0
+        out = out * _MULTIPLIER + column
+    return out
+
+
 def _hash(grid: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row of code points and its length: the row as a polynomial in
-    ``_MULTIPLIER``, one integer matrix product (wrapping uint64 arithmetic, exact on any CPU)."""
+    """A 64-bit hash of each row of code points and its length (wrapping arithmetic)."""
     # shape: grid (rows, width), lengths (rows,) → (rows,) uint64
-    width = grid.shape[1]
-    powers = np.cumprod(np.full(width + 1, _MULTIPLIER, dtype=np.uint64))[::-1]  # M^(width+1) .. M^1
-    return grid.astype(np.uint64, copy=False) @ powers[1:] + lengths.astype(np.uint64) * powers[0]
+    out = lengths.astype(np.uint64)
+    for j in range(grid.shape[1]):
+        out = out * _MULTIPLIER + grid[:, j].astype(np.uint64)
+    return out

@@ -43,14 +43,6 @@ def _check(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray) 
         raise ValueError(f"expected lengths between 1 and {emissions.shape[1]}, got {lengths.min()}..{lengths.max()}")
 
 
-def _fixed_sum(blocks: np.ndarray) -> np.ndarray:
-    """``blocks[0] + blocks[1] + ...`` in that order (no library may reorder or pair the terms)."""
-    total = blocks[0].copy()
-    for block in blocks[1:]:
-        total += block
-    return total
-
-
 def viterbi(
     emissions: np.ndarray, lengths: np.ndarray, start: np.ndarray, end: np.ndarray, transitions: np.ndarray
 ) -> np.ndarray:
@@ -98,21 +90,29 @@ def viterbi(
 
 
 def marginals(
-    emissions: np.ndarray, lengths: np.ndarray, start: np.ndarray, end: np.ndarray, transitions: np.ndarray
+    emissions: np.ndarray,
+    lengths: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    transitions: np.ndarray,
+    chosen: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Posterior probability of each label at each step.
+    """Posterior probability of each label at each step, or only of the ``chosen`` ones.
 
-    Args: as ``viterbi``.
+    Args: as ``viterbi``, and
+        chosen: a label per step and row (e.g. ``viterbi``'s), int64 of shape (steps, rows); then
+            only their marginals are normalised and returned: the same numbers, less work.
 
     Returns:
-        float32, shape (labels, steps, rows); each on-step sums to 1, off-steps are undefined.
+        float32, shape (labels, steps, rows), or (steps, rows) with ``chosen``; each on-step of
+        the former sums to 1, off-steps are undefined.
     """
     _check(emissions, lengths, transitions)
     labels, steps, rows = emissions.shape
     if rows == 0:
-        return np.zeros((labels, steps, 0), dtype=np.float32)
+        return np.zeros((labels, steps, 0) if chosen is None else (steps, 0), dtype=np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):  # a broken model's NaN is caught below
-        result, totals, norm = _forward_backward(emissions, lengths, start, end, transitions)
+        result, totals, norm = _forward_backward(emissions, lengths, start, end, transitions, chosen)
     # Rows where a sum came close to underflow (or NaN) go to log space. A backward total at step
     # t was made for the row's step t + 1.
     on = np.arange(steps)[:, None] < lengths
@@ -120,59 +120,82 @@ def marginals(
     fine[:-1] &= (totals[1, :-1] > UNDERFLOW) | ~on[1:]
     bad = np.flatnonzero(~fine.all(axis=0))
     if bad.size:
-        result[:, :, bad] = _log_space(emissions[:, :, bad], lengths[bad], start, end, transitions)
+        exact = _log_space(emissions[:, :, bad], lengths[bad], start, end, transitions)
+        if chosen is None:
+            result[:, :, bad] = exact
+        else:
+            result[:, bad] = np.take_along_axis(exact, chosen[None, :, bad], axis=0)[0]
     return result
 
 
-def _forward_backward(emissions: np.ndarray, lengths: np.ndarray, start, end, transitions) -> tuple[np.ndarray, ...]:
-    """Marginals in probability space, with each step's sum before rescaling (forward, backward)
-    and each step's alpha·beta sum, for the underflow check."""
+def _forward_backward(
+    emissions: np.ndarray, lengths: np.ndarray, start, end, transitions, chosen: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
+    """Marginals in probability space (of the ``chosen`` labels only, if given), with each step's
+    sum before rescaling (forward, backward) and each step's alpha·beta sum, for the underflow check.
+
+    Works step-major (``[t, label, row]``): each step reads and writes one contiguous block, in
+    buffers allocated once."""
     labels, steps, rows = emissions.shape
     all_on = int(lengths.min())
-    p = np.exp(emissions - emissions.max(axis=0))  # shape: (labels, steps, rows); max 1 per step
+    p = np.empty((steps, labels, rows))  # shape: (steps, labels, rows); max 1 per step
+    by_step = emissions.transpose(1, 0, 2)
+    np.subtract(by_step, by_step.max(axis=1, keepdims=True), out=p)
+    np.exp(p, out=p)
     # Scaled so the largest is 1 (no overflow; a common factor cancels in the rescaling).
     # Forbidden moves (-1e4) become exactly 0.
     trans = np.exp(transitions - transitions.max())
     out_of = [np.ascontiguousarray(trans[i])[:, None] for i in range(labels)]  # out_of[i][j]: i to j
     into = [np.ascontiguousarray(trans[:, j])[:, None] for j in range(labels)]  # into[j][i]: i to j
     totals = np.empty((2, steps, rows))  # each step's sum before rescaling, forward and backward
+    term = np.empty((labels, rows))
 
     alphas = np.empty_like(p)
-    alpha = np.exp(start - start.max())[:, None] * p[:, 0]  # shape: (labels, rows)
-    totals[0, 0] = _fixed_sum(alpha)
-    alpha /= totals[0, 0]
-    alphas[:, 0] = alpha
+    np.multiply(np.exp(start - start.max())[:, None], p[0], out=alphas[0])
+    _sum_into(totals[0, 0], alphas[0])
+    alphas[0] /= totals[0, 0]
     for t in range(1, steps):
-        nxt = alpha[0] * out_of[0]  # shape: (to, rows)
-        for i in range(1, labels):
-            nxt += alpha[i] * out_of[i]
-        nxt *= p[:, t]
-        total = _fixed_sum(nxt)
-        totals[0, t] = total
-        alpha = nxt / total
-        alphas[:, t] = alpha  # off-steps hold garbage that no on-step reads
+        alpha, nxt = alphas[t - 1], alphas[t]  # off-steps hold garbage that no on-step reads
+        np.multiply(alpha[0], out_of[0], out=nxt)  # shape: (to, rows)
+        for i in range(1, labels):  # a fixed-order sum: no library may reorder it
+            np.multiply(alpha[i], out_of[i], out=term)
+            nxt += term
+        nxt *= p[t]
+        _sum_into(totals[0, t], nxt)
+        nxt /= totals[0, t]
 
     betas = np.empty_like(p)
-    beta = np.broadcast_to(np.exp(end - end.max())[:, None], (labels, rows))
-    betas[:, steps - 1] = beta
+    betas[steps - 1] = np.exp(end - end.max())[:, None]
+    weighted = np.empty((labels, rows))
     for t in range(steps - 2, -1, -1):
-        weighted = p[:, t + 1] * beta
-        prev = weighted[0] * into[0]  # shape: (from, rows)
+        beta, prev = betas[t + 1], betas[t]
+        np.multiply(p[t + 1], beta, out=weighted)
+        np.multiply(weighted[0], into[0], out=prev)  # shape: (from, rows)
         for j in range(1, labels):
-            prev += weighted[j] * into[j]
-        total = _fixed_sum(prev)
-        totals[1, t] = total
-        prev /= total
-        # A row's beta starts (as ``end``) at its own last step.
-        beta = prev if t + 1 < all_on else np.where(t + 1 < lengths, prev, beta)
-        betas[:, t] = beta
+            np.multiply(weighted[j], into[j], out=term)
+            prev += term
+        _sum_into(totals[1, t], prev)
+        prev /= totals[1, t]
+        if t + 1 >= all_on:  # a row's beta starts (as ``end``) at its own last step
+            np.copyto(prev, beta, where=t + 1 >= lengths)
 
     del p
     alphas *= betas  # in place: the decoder's memory is a few arrays of budget × labels float64
     del betas
-    norm = _fixed_sum(alphas)  # shape: (steps, rows)
-    alphas /= norm
-    return alphas.astype(np.float32), totals, norm
+    norm = np.empty((steps, rows))
+    _sum_into(norm, alphas.transpose(1, 0, 2))  # shape: (steps, rows)
+    if chosen is not None:  # the same division, for one label a step
+        picked = np.take_along_axis(alphas, chosen[:, None, :], axis=1)[:, 0]
+        return (picked / norm).astype(np.float32), totals, norm
+    alphas /= norm[:, None, :]
+    return alphas.astype(np.float32).transpose(1, 0, 2), totals, norm
+
+
+def _sum_into(out: np.ndarray, blocks: np.ndarray) -> None:
+    """``out = blocks[0] + blocks[1] + ...`` in that order (no library may reorder or pair the terms)."""
+    np.copyto(out, blocks[0])
+    for block in blocks[1:]:
+        out += block
 
 
 def _log_space(emissions: np.ndarray, lengths: np.ndarray, start, end, transitions) -> np.ndarray:

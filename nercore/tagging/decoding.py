@@ -40,15 +40,16 @@ class WordLabels:
 
 
 def decode_groups(lengths: np.ndarray, budget: int) -> list[np.ndarray]:
-    """Texts with words, sorted by (length, index), grouped so that rows × longest ≤ ``budget``
-    (a group holds at least one text)."""
-    order = np.lexsort((np.arange(lengths.size), lengths))
+    """Texts with words, sorted by (length descending, index), grouped so that rows × longest ≤
+    ``budget`` (a group holds at least one text). Longest first, so that what is left over for the
+    last group are the shortest texts: a group's cost is mostly a fixed cost per step, and a last
+    group of a few long texts would pay it for their many steps."""
+    order = np.lexsort((np.arange(lengths.size), -lengths))
     order = order[lengths[order] > 0]
     groups, start = [], 0
     sorted_lengths = lengths[order]
     while start < order.size:
-        rows = np.arange(1, order.size - start + 1) * sorted_lengths[start:]
-        stop = start + max(1, int(np.searchsorted(rows, budget, side="right")))
+        stop = start + max(1, budget // int(sorted_lengths[start]))
         groups.append(order[start:stop])
         start = stop
     return groups
@@ -77,8 +78,7 @@ def decode_host(
         Labels (int64) and their marginals (float32), each of shape (rows, steps).
     """
     tags = crf_host.viterbi(batch, lengths, *scores)  # shape: (steps, rows)
-    probs = crf_host.marginals(batch, lengths, *scores)  # shape: (labels, steps, rows)
-    chosen = np.take_along_axis(probs, tags[None], axis=0)[0]
+    chosen = crf_host.marginals(batch, lengths, *scores, chosen=tags)  # shape: (steps, rows)
     return tags.T, chosen.T
 
 
@@ -144,7 +144,7 @@ def decode_words(
         group_lengths = lengths[group]
         index = scatter_index(word_offsets[group], group_lengths, int(group_lengths.max()), total_words)
         if host:
-            tags_np, chosen_np = decode_host(source[:, index.T], group_lengths, scores)
+            tags_np, chosen_np = decode_host(_label_major(source, index.T), group_lengths, scores)
         else:
             tags_np, chosen_np = decode_group(
                 source[torch.from_numpy(index).to(emissions.device)], group_lengths, crf, host=False
@@ -159,6 +159,16 @@ def decode_words(
         cumulative[targets] = before[valid]
         total[group] = running[np.arange(group.size), group_lengths - 1]
     return WordLabels(label_ids, confidence, cumulative, total)
+
+
+def _label_major(source: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``source[:, index]`` as a C-contiguous array, a label at a time: the fancy index would lay
+    labels innermost, so that every CRF step read five strided blocks (2-3x slower)."""
+    # shape: source (labels, words + 1), index (steps, rows) → (labels, steps, rows)
+    out = np.empty((source.shape[0], *index.shape))
+    for label in range(source.shape[0]):
+        np.take(source[label], index, out=out[label])
+    return out
 
 
 @dataclass(frozen=True)

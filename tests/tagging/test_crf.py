@@ -10,6 +10,7 @@ from torchcrf import CRF
 from nercore.labels import LabelSet
 from nercore.tagging import crf_host
 from nercore.tagging.crf import constrain, marginals, viterbi_decode
+from nercore.tagging.decoding import decode_groups, decode_words
 
 
 def host_decode(emissions, mask, start, end, transitions):
@@ -196,8 +197,6 @@ def test_decode_words_on_the_host_agrees_with_the_device_path_and_ignores_groupi
     """``decode_words`` over stitched texts of 1 to 3,000 words: the numpy host path gives the
     torch path's labels and (to float32 rounding) its confidences, and bit-identical results
     whatever the CRF budget, i.e. however texts are grouped."""
-    from nercore.tagging.decoding import decode_words
-
     g = torch.Generator().manual_seed(7)
     lengths = np.array([1, 3000, 0, 40, 41, 700, 2, 39, 1200, 5] * 3)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
@@ -212,3 +211,16 @@ def test_decode_words_on_the_host_agrees_with_the_device_path_and_ignores_groupi
         other = decode_words(emissions, offsets, scores, budget=budget, host=True)
         for field in ("label_ids", "confidence", "cumulative", "total"):
             assert np.array_equal(getattr(other, field), getattr(host, field)), (budget, field)
+
+
+def test_decode_groups_cover_each_text_once_within_the_budget_longest_first():
+    rng = np.random.default_rng(3)
+    lengths = np.concatenate([rng.integers(0, 70, size=500), [3000, 0, 1]])
+    groups = decode_groups(lengths, budget=4096)
+    flat = np.concatenate(groups)
+    assert sorted(flat.tolist()) == np.flatnonzero(lengths > 0).tolist()  # every text with words, once
+    assert all(g.size == 1 or g.size * lengths[g].max() <= 4096 for g in groups)
+    assert lengths[groups[0][0]] == 3000 and groups[0].size == 1  # longer than the budget: alone
+    maxima = [int(lengths[g].max()) for g in groups]
+    assert maxima == sorted(maxima, reverse=True)  # the last group holds the shortest texts
+    assert lengths[groups[-1]].max() < 10
