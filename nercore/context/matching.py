@@ -104,7 +104,7 @@ class TriggerTable:
         """The chosen matches over words (their vocabulary indices, ``word_ids``) whose texts start
         at ``text_offsets`` (texts + 1,)."""
         n = ids.size
-        text = np.searchsorted(text_offsets, np.arange(n), side="right") - 1  # shape: (words,)
+        run = _known_runs(ids, text_offsets)
         best_length = np.zeros(n, dtype=np.int64)
         best_phrase = np.full(n, -1, dtype=np.int64)
         for length in self.lengths:  # longest first: a position keeps the first length that matches
@@ -112,8 +112,7 @@ class TriggerTable:
                 continue
             windows = np.lib.stride_tricks.sliding_window_view(ids, length)  # shape: (n - length + 1, length)
             m = n - length + 1
-            ok = (windows >= 0).all(axis=1) & (text[length - 1 :] == text[:m]) & (best_length[:m] == 0)
-            where = np.flatnonzero(ok)
+            where = np.flatnonzero((run[:m] >= length) & (best_length[:m] == 0))
             keys = _hash(windows[where])
             slot = np.minimum(np.searchsorted(self._keys[length], keys), self._keys[length].size - 1)
             hit = self._keys[length][slot] == keys
@@ -140,6 +139,23 @@ class TriggerTable:
             max_scope=self._max_scope[cue],
             terminates=self._terminates[cue],
         )
+
+
+def _known_runs(ids: np.ndarray, text_offsets: np.ndarray) -> np.ndarray:
+    """For each word, how many words from it on are in the vocabulary and in its text: a phrase
+    of ``L`` words can start only where this is at least ``L``."""
+    # shape: ids (words,), text_offsets (texts + 1,) → (words,) int64
+    n = ids.size
+    starts = text_offsets[(text_offsets > 0) & (text_offsets < n)]  # a text's first word ends the run before it
+    ends_run = np.append(ids < 0, True)  # shape: (words + 1,)
+    ends_run[starts] = True
+    first_end = np.minimum.accumulate(np.where(ends_run, np.arange(n + 1), n)[::-1])[::-1]
+    # A run from a text's first word may go on past it: there, the first end after the word counts.
+    first_end_after = first_end[1:]
+    own = first_end[:n].copy()
+    at_start = starts[ids[starts] >= 0]
+    own[at_start] = first_end_after[at_start]
+    return own - np.arange(n)
 
 
 def _hash(ids: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from nercore.context.engine import Context, ContextFinder
-from nercore.context.matching import CATEGORIES, TriggerTable
+from nercore.context.matching import CATEGORIES, TriggerTable, _known_runs
 from nercore.context.rules import DEFAULT_SECTIONS, WORD, ContextRules, SectionRule, normalise_word
 from nercore.context.sections import SectionFinder, fold_case, header_trie
 from nercore.context.words import join_texts, split_words
@@ -366,3 +366,20 @@ def test_spans_outside_their_text_are_an_error():
         ValueError, match=r"expected text, start and end of one length, got shapes \(2,\), \(1,\), \(1,\)"
     ):
         finder.find_batch(["a", "b"], np.array([0, 1]), np.array([0]), np.array([1]))
+
+
+def test_known_runs_count_vocabulary_words_within_one_text():
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        n = int(rng.integers(0, 40))
+        ids = np.where(rng.random(n) < 0.7, rng.integers(0, 9, n), -1)
+        cuts = np.sort(rng.integers(0, n + 1, size=int(rng.integers(0, 6))))
+        text_offsets = np.concatenate(([0], cuts, [n])).astype(np.int64)  # empty texts too
+        text = np.searchsorted(text_offsets, np.arange(n), side="right") - 1
+        expected = []
+        for i in range(n):
+            j = i
+            while j < n and ids[j] >= 0 and text[j] == text[i]:
+                j += 1
+            expected.append(j - i)
+        assert _known_runs(ids, text_offsets).tolist() == expected
