@@ -240,15 +240,18 @@ def rates(texts: list[str], seconds: float, entities: int) -> dict:
 
 def measure_tokenizer(model: str, which: str, n: int) -> dict:
     """The fast tokenizer alone on the same texts as ``measure_tag_set``: its Rust ``encode_batch``
-    (offsets included, no special tokens), the floor under any host path."""
+    (offsets included, no special tokens), the floor under any host path; best of three calls."""
     from transformers import AutoTokenizer
 
     texts = synthetic_notes(n) if which == "synthetic" else load_notes(n)
     tokenizer = AutoTokenizer.from_pretrained(model)._tokenizer
     tokenizer.encode_batch(texts[:2000], add_special_tokens=False)  # warm-up
-    started = time.perf_counter()
-    tokenizer.encode_batch(texts, add_special_tokens=False)
-    return rates(texts, time.perf_counter() - started, 0)
+    best = float("inf")
+    for _ in range(3):  # the best of three: a floor no slower than it can be (the tagger gets one run)
+        started = time.perf_counter()
+        tokenizer.encode_batch(texts, add_special_tokens=False)
+        best = min(best, time.perf_counter() - started)
+    return rates(texts, best, 0)
 
 
 def measure_tag_set(model: str, which: str, n: int, context: bool) -> dict:
@@ -436,7 +439,9 @@ def tag_only(args) -> int:
             notes.append(f"{label}: this tree / {trees[1][0]}: {new['words_s'] / old['words_s']:.2f}x.")
     rows = [
         (
-            f"(a) {label}, {tree_name}" if "Tagger." in tree_name else f"(a) Tagger.tag, {label}, {tree_name}",
+            f"(a) {label}, {tree_name}"
+            if "Tagger." in tree_name or tree_name == "tokenizer alone"
+            else f"(a) Tagger.tag, {label}, {tree_name}",
             r["notes"],
             r,
         )
