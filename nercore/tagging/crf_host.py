@@ -30,6 +30,9 @@ from nercore.tagging import crf as torch_crf
 # A step whose sum (before rescaling) is below this, or not finite, sends its row to log space.
 # Far above float64's smallest normal number (~1e-308), so no probability has lost precision.
 UNDERFLOW = 1e-250
+# Up to this many rows a Viterbi step is a few operations over all label pairs (the cost of a long
+# note's many steps is per operation); above it, an operation per label (the cost is per element).
+FEW_ROWS = 256
 
 
 def _check(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray) -> None:
@@ -64,15 +67,27 @@ def viterbi(
     score = start[:, None] + emissions[:, 0]  # shape: (labels, rows)
     history = np.zeros((steps, labels, rows), dtype=np.int16 if labels > 127 else np.int8)
     better = np.empty((labels, rows), dtype=bool)
+    moves = transitions[:, :, None]  # shape: (from, to, 1)
+    candidate = np.empty((labels, rows))
+    # Every candidate is (score + transition) + emission, added in that order as torch adds them,
+    # so that a near tie rounds the same way.
     for t in range(1, steps):
-        best = score[0] + into[0]  # shape: (to, rows), coming from label 0
-        best_from = history[t]
-        for i in range(1, labels):
-            candidate = score[i] + into[i]
-            np.greater(candidate, best, out=better)  # strictly: the first best stays, as torch's max
-            np.maximum(best, candidate, out=best)
-            best_from[better] = i
-        best += emissions[:, t]
+        step = emissions[:, t]  # shape: (to, rows)
+        if rows <= FEW_ROWS:  # a few operations over all label pairs at once
+            candidates = score[:, None, :] + moves  # shape: (from, to, rows)
+            candidates += step
+            history[t] = candidates.argmax(axis=0)  # the first best, as torch's max
+            best = candidates.max(axis=0)
+        else:  # one operation per "from" label: no argmax along the short strided axis
+            best = score[0] + into[0]  # shape: (to, rows), coming from label 0
+            best += step
+            best_from = history[t]
+            for i in range(1, labels):
+                np.add(score[i], into[i], out=candidate)
+                candidate += step
+                np.greater(candidate, best, out=better)  # strictly: the first best stays
+                np.maximum(best, candidate, out=best)
+                best_from[better] = i
         score = best if t < all_on else np.where(t < lengths, best, score)
     best_last = (score + end[:, None]).argmax(axis=0)  # shape: (rows,)
 

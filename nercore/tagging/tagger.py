@@ -241,9 +241,11 @@ class Tagger:
         flow through three stages at once: while chunk ``i`` runs through the encoder, chunk
         ``i + 1`` is tokenised on one background thread and chunk ``i - 1`` decoded and turned into
         entities (context, codes) on another, so the device waits for neither. On a CPU the encoder
-        and the tokenizer (whose Rust core already uses every core) compete for the same cores: on
-        2 cores tokenising ahead made the host path 12% slower (``bench.host_path``), so it is off
-        there by default. Results do not depend on the chunking or the overlap.
+        and the tokenizer (whose Rust core already uses every core) compete for the same cores, so
+        it is off there by default: on 2 cores it made the host path 12% slower on the AVX2 EPYC
+        (older code), and 1.06-1.26x faster on the AVX512-BF16 EPYC with a no-layer model, with no
+        gain with the bundled model, whose encoder takes the time (``bench.host_path``). Results do
+        not depend on the chunking or the overlap.
         """
         texts = self._checked(texts)
         parts = self._tag_chunks(texts)

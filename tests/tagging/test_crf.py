@@ -224,3 +224,25 @@ def test_decode_groups_cover_each_text_once_within_the_budget_longest_first():
     maxima = [int(lengths[g].max()) for g in groups]
     assert maxima == sorted(maxima, reverse=True)  # the last group holds the shortest texts
     assert lengths[groups[-1]].max() < 10
+
+
+@pytest.mark.parametrize("few_rows", [0, 10**6])  # both of the host Viterbi's ways of stepping
+def test_host_viterbi_rounds_near_ties_as_torch_does(few_rows, monkeypatch):
+    """Whole-number emissions beside forbidden moves (-1e4) give candidates that tie only after
+    rounding: the host adds (score + transition) + emission in torch's order, so it picks the same
+    label sequences bit for bit (adding the emission after the maximum did not, in this case)."""
+    monkeypatch.setattr(crf_host, "FEW_ROWS", few_rows)
+    rng = np.random.default_rng(7)
+    rows, steps, labels = 300, 50, 9
+    rng.choice(8), rng.integers(1, 80), rng.choice(3)  # the draws that made this case
+    emissions = np.round(rng.normal(size=(steps, rows, labels)) * rng.choice([1, 3, 10]))
+    lengths = rng.integers(1, steps + 1, size=rows)
+    start, end = rng.normal(size=labels), rng.normal(size=labels)
+    transitions = rng.normal(size=(labels, labels))
+    transitions[rng.random((labels, labels)) < 0.3] = -1e4
+    transitions = np.round(transitions)
+    batch = torch.from_numpy(emissions.transpose(1, 0, 2).copy())
+    mask = torch.from_numpy(np.arange(steps)[None, :] < lengths[:, None])
+    scores = [torch.from_numpy(x) for x in (start, end, transitions)]
+    host_tags, _ = host_decode(batch, mask, *scores)
+    assert torch.equal(host_tags[mask], viterbi_decode(batch, mask, *scores)[mask])
