@@ -243,7 +243,7 @@ class Tagger:
         entities (context, codes) on another, so the device waits for neither. On a CPU the encoder
         and the tokenizer (whose Rust core already uses every core) compete for the same cores, so
         it is off there by default: on 2 cores it made the host path 12% slower on the AVX2 EPYC
-        (older code), and 1.06-1.26x faster on the AVX512-BF16 EPYC with a no-layer model, with no
+        (older code), and 1.06-1.09x faster on the AVX512-BF16 EPYC with a no-layer model, with no
         gain with the bundled model, whose encoder takes the time (``bench.host_path``). Results do
         not depend on the chunking or the overlap.
         """
