@@ -2,10 +2,11 @@
 
 The context engine needs, for every word of a chunk, its index in the trigger rules' vocabulary.
 Slicing each word out of the text as a ``str`` to look it up in a ``dict`` cost more than the rest
-of the word split (one Python object per word). ``SpelledVocabulary`` instead lays the code points
-of every word no longer than the longest vocabulary word into a fixed-width grid, hashes each row
-with wrapping 64-bit arithmetic, finds the hash among the vocabulary's sorted hashes, and then
-compares the code points themselves, so that a collision can never make a false match.
+of the word split (one Python object per word). ``SpelledVocabulary`` instead hashes the code
+points of every word no longer than the longest vocabulary word (wrapping 64-bit arithmetic, a
+column of all words at a time), finds the hash among the vocabulary's sorted hashes, and for the
+words that hit compares the code points themselves, so that a collision can never make a false
+match.
 """
 
 from __future__ import annotations
