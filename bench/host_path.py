@@ -66,25 +66,25 @@ def build_model(folder: Path, layers: int) -> str:
     return str(folder)
 
 
-def measure_tag(model: str, texts: list[str], context: bool) -> dict:
+def measure_tag(
+    model: str, texts: list[str], context: bool, columns: bool = False, overlap: bool | None = None
+) -> dict:
+    """``Tagger.tag_detailed`` words/s (or, with ``columns``, ``Tagger.tag_columns``: what the job
+    calls, entities as columns and no ``Entity`` objects), ``overlap`` as given or the default."""
     import torch
 
     from nercore import Tagger
 
     tagger = Tagger.load(model, "cpu", dtype=torch.float32, context=context)
-    tagger.tag(texts[:2000])  # warm-up
+    if overlap is not None:
+        tagger.overlap = overlap
+    tag = tagger.tag_columns if columns else tagger.tag_detailed
+    tag(texts[:2000])  # warm-up
     started = time.perf_counter()
-    results = tagger.tag_detailed(texts)
+    results = tag(texts)
     seconds = time.perf_counter() - started
-    words = sum(len(t.split()) for t in texts)
-    entities = sum(len(r.entities) for r in results)
-    return {
-        "seconds": seconds,
-        "words": words,
-        "words_s": words / seconds,
-        "entities_per_word": entities / words,
-        "peak_rss_mb": peak_rss_mb(),
-    }
+    entities = results.columns.start_char.size if columns else sum(len(r.entities) for r in results)
+    return rates(texts, seconds, entities)
 
 
 def measure_context(model: str, texts: list[str]) -> dict:
@@ -134,20 +134,9 @@ def measure_context(model: str, texts: list[str]) -> dict:
 
 
 def measure_columns_set(model: str, which: str, n: int, overlap: bool) -> dict:
-    """``Tagger.tag_columns`` (what the job calls: entities as columns, no ``Entity`` objects), context
-    on, with ``overlap`` set, on ``n`` notes as ``measure_tag_set`` makes them."""
-    import torch
-
-    from nercore import Tagger
-
-    texts = synthetic_notes(n) if which == "synthetic" else load_notes(n)
-    tagger = Tagger.load(model, "cpu", dtype=torch.float32)
-    tagger.overlap = overlap
-    tagger.tag_columns(texts[:2000])  # warm-up
-    started = time.perf_counter()
-    tagged = tagger.tag_columns(texts)
-    seconds = time.perf_counter() - started
-    return rates(texts, seconds, len(tagged.columns.start_char))
+    """``measure_tag`` of ``Tagger.tag_columns``, context on, with ``overlap`` set, on ``n`` notes as
+    ``measure_tag_set`` makes them."""
+    return measure_tag(model, synthetic_notes(n) if which == "synthetic" else load_notes(n), True, True, overlap)
 
 
 def measure_tag_context_ab(model: str, texts: list[str], repeats: int = 3) -> dict:

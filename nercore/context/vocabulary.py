@@ -31,11 +31,12 @@ class SpelledVocabulary:
     def __init__(self, vocabulary: Mapping[str, int]):
         spelled = sorted((w, i) for w, i in vocabulary.items() if w and w not in ("<num>", "<year>"))
         self.width = max((len(w) for w, _ in spelled), default=0)
-        grid = np.zeros((len(spelled), self.width), dtype=np.uint32)
-        for row, (word, _) in enumerate(spelled):
-            grid[row, : len(word)] = [ord(c) for c in word]
+        # The words laid end to end, hashed and gridded as ``lookup`` does a text's words.
+        codes = np.array([ord(c) for w, _ in spelled for c in w], dtype=np.uint32)
         lengths = np.array([len(w) for w, _ in spelled], dtype=np.int64)
-        keys = _hash(grid, lengths)
+        starts = np.cumsum(lengths) - lengths
+        keys = _span_hashes(codes, starts, lengths, self.width)
+        grid = _grid(codes, starts, lengths, self.width)
         if np.unique(keys).size != keys.size:
             raise ValueError(f"expected distinct hashes of the {len(spelled)} vocabulary words, got a collision")
         order = np.argsort(keys)
@@ -76,7 +77,8 @@ def _grid(codes: np.ndarray, start: np.ndarray, lengths: np.ndarray, width: int)
 
 
 def _span_hashes(codes: np.ndarray, start: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
-    """``_hash`` of each span's ``_grid`` row, column by column over the spans (no grid is built)."""
+    """A 64-bit hash of each span's code points and its length (wrapping arithmetic), a column of all
+    spans at a time (no grid is built)."""
     # shape: start, lengths (spans,) → (spans,) uint64
     out = lengths.astype(np.uint64)
     padded = np.concatenate((codes.astype(np.uint64), np.zeros(width, dtype=np.uint64)))
@@ -84,13 +86,4 @@ def _span_hashes(codes: np.ndarray, start: np.ndarray, lengths: np.ndarray, widt
         column = padded[start + j]
         column[lengths <= j] = 0
         out = out * _MULTIPLIER + column
-    return out
-
-
-def _hash(grid: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row of code points and its length (wrapping arithmetic)."""
-    # shape: grid (rows, width), lengths (rows,) → (rows,) uint64
-    out = lengths.astype(np.uint64)
-    for j in range(grid.shape[1]):
-        out = out * _MULTIPLIER + grid[:, j].astype(np.uint64)
     return out

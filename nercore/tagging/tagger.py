@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -176,20 +178,17 @@ class Tagger:
         windows = prepared.windows
         words = windows.words_by_window()
         groups = self.shapes.batches(windows)
-        widths = (
-            [int(w) for w in self.shapes.padded_widths(windows.num_tokens[[g[0] for g in groups]])] if groups else []
-        )
-        start = 0
-        while start < len(groups):  # groups of one width are consecutive
-            stop = start + 1
-            while stop < len(groups) and widths[stop] == widths[start]:
-                stop += 1
-            width = widths[start]
-            rows = self.shapes.rows_per_batch(width)
+        widths = self.shapes.padded_widths(windows.num_tokens[[g[0] for g in groups]]).tolist() if groups else []
+        for width, same in groupby(zip(widths, groups), key=itemgetter(0)):  # groups of one width are consecutive
             yield from width_batch_arrays(
-                prepared.tokens, windows, groups[start:stop], words, width, rows, self._special
+                prepared.tokens,
+                windows,
+                [g for _, g in same],
+                words,
+                width,
+                self.shapes.rows_per_batch(width),
+                self._special,
             )
-            start = stop
 
     # -- stage 3 ---------------------------------------------------------------------------
     def decode(self, prepared: Prepared, emissions: torch.Tensor) -> WordLabels:

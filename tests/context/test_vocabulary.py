@@ -41,6 +41,8 @@ def test_an_empty_vocabulary_or_no_words_find_nothing():
 
 
 def test_colliding_vocabulary_hashes_are_refused(monkeypatch):
-    monkeypatch.setattr(vocabulary_module, "_hash", lambda grid, lengths: np.zeros(grid.shape[0], dtype=np.uint64))
+    monkeypatch.setattr(
+        vocabulary_module, "_span_hashes", lambda codes, starts, *_: np.zeros(starts.size, dtype=np.uint64)
+    )
     with pytest.raises(ValueError, match="expected distinct hashes of the 2 vocabulary words"):
         SpelledVocabulary({"no": 0, "denies": 1})
