@@ -13,7 +13,10 @@ so that a run cut short still leaves what it measured. Stages:
 2. **job**: the Beam job end to end (``--device``, ``--no-codes``, FnApiRunner, start-up and model
    load included) on synthetic notes, against ``Tagger.tag`` on the same notes and model;
 3. **invariance**: the same notes tagged alone, together and in reverse order: are emissions and
-   entities bit-identical, and by how much do they differ.
+   entities bit-identical, and by how much do they differ;
+4. **job, large batches**: the job again with inference batches of four tagger chunks
+   (``LARGE_JOB_BATCH_CHARS``), inside which the tagger's overlap runs: whether the job's default
+   batches leave the GPU waiting.
 
 "GPU wait" is the share of a run's wall time outside the encoder's forward calls on the device's
 own timeline (CUDA events recorded by forward hooks; ``perf_counter`` on the CPU): tokenising,
@@ -35,8 +38,13 @@ from pathlib import Path
 import torch
 
 from bench.throughput import BERT_BASE, build_random_model, cpu_model, encoder_flops_per_token, machine, peak_rss_mb
+from nercore.tagging.tagger import DEFAULT_CHUNK_CHARS
 
 PEAK_TFLOPS = 790.0  # bf16 dense matrix product measured on the H200 here (device/KINDS.md); MFU's denominator
+# The job's inference batches in the last stage: four of the tagger's chunks, so that its overlap
+# (on by default on a GPU) runs inside each batch; the job's default batch (400,000 characters) is
+# one chunk, which the tagger runs stage after stage, the GPU idle while the host works.
+LARGE_JOB_BATCH_CHARS = 4 * DEFAULT_CHUNK_CHARS
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 
 
@@ -172,35 +180,50 @@ def measure_throughput(
     return out
 
 
-def measure_job(model: str, device: torch.device, texts: list[str], tmp: Path) -> dict:
-    """The Beam job end to end over ``texts``, beside ``Tagger.tag`` on the same notes and model."""
+def measure_job(
+    model: str, device: torch.device, texts: list[str], tmp: Path, max_batch_chars: int | None = None
+) -> dict:
+    """The Beam job end to end over ``texts``; ``max_batch_chars``: its inference batches (its
+    default when None)."""
     from beam_jobs.tag_notes import run
     from bench.engines import write_notes
-    from nercore import Tagger
 
-    path = write_notes(tmp / "notes.parquet", texts)
-    args = ["--input", str(path), "--output", str(tmp / "out"), "--model", model, "--device", device.type]
+    path = tmp / "notes.parquet"
+    if not path.exists():
+        write_notes(path, texts)
+    out = tmp / f"out-{max_batch_chars or 'default'}"
+    args = ["--input", str(path), "--output", str(out), "--model", model, "--device", device.type]
+    if max_batch_chars is not None:
+        args += ["--max-batch-chars", str(max_batch_chars)]
     started = time.perf_counter()
     summary = run([*args, "--dtype", "bfloat16", "--no-codes"])
     seconds = time.perf_counter() - started
+    return {
+        "notes": len(texts),
+        "max_batch_chars": max_batch_chars,
+        "notes_tagged": summary["notes_tagged"],
+        "notes_rejected": summary["notes_rejected"],
+        "entities": summary["entities"],
+        "seconds": seconds,
+        "subwords_s": summary["tokens"] / seconds,
+    }
+
+
+def measure_tagger(model: str, device: torch.device, texts: list[str]) -> dict:
+    """``Tagger.tag_detailed`` on the job's notes and model (after a warm-up on a tenth of them)."""
+    from nercore import Tagger
+
     tagger = Tagger.load(model, device, dtype=torch.bfloat16)
     tagger.tag(texts[: max(1, len(texts) // 10)])
     sync(device)
     started = time.perf_counter()
     results = tagger.tag_detailed(texts)
     sync(device)
-    tag_seconds = time.perf_counter() - started
-    return {
-        "notes": len(texts),
-        "notes_tagged": summary["notes_tagged"],
-        "notes_rejected": summary["notes_rejected"],
-        "entities": summary["entities"],
-        "tagger_entities": sum(len(r.entities) for r in results),
-        "seconds": seconds,
-        "subwords_s": summary["tokens"] / seconds,
-        "tagger_seconds": tag_seconds,
-        "job_over_tagger": tag_seconds / seconds,
-    }
+    return {"tagger_entities": sum(len(r.entities) for r in results), "tagger_seconds": time.perf_counter() - started}
+
+
+def job_row(model: str, job: dict, tagger: dict) -> dict:
+    return {"model": model, **job, **tagger, "job_over_tagger": tagger["tagger_seconds"] / job["seconds"]}
 
 
 def measure_invariance(model: str, device: torch.device, texts: list[str]) -> dict:
@@ -254,14 +277,16 @@ def markdown(report: dict) -> str:
             f"| {row['subwords_s']:,.0f} | {mfu} | "
             f"{gpu_mb} | {100 * row['gpu_wait_share']:.0f}% |"
         )
-    if "job" in report:
-        job = report["job"]
-        lines += [
-            "",
-            f"Job end to end ({job['model']}, {job['notes']:,} notes, start-up included): {job['seconds']:.1f} s, "
-            f"{job['subwords_s']:,.0f} sub-words/s; Tagger.tag on the same notes {job['tagger_seconds']:.1f} s "
-            f"(job = {job['job_over_tagger']:.2f}x of Tagger.tag).",
-        ]
+    for key in ("job", "job_large_batches"):
+        if key in report:
+            job = report[key]
+            batches = f"--max-batch-chars {job['max_batch_chars']:,}" if job["max_batch_chars"] else "default batches"
+            lines += [
+                "",
+                f"Job end to end ({job['model']}, {job['notes']:,} notes, {batches}, start-up included): "
+                f"{job['seconds']:.1f} s, {job['subwords_s']:,.0f} sub-words/s; Tagger.tag on the same notes "
+                f"{job['tagger_seconds']:.1f} s (job = {job['job_over_tagger']:.2f}x of Tagger.tag).",
+            ]
     if "invariance" in report:
         inv = report["invariance"]
         for name in ("together", "reversed"):
@@ -328,12 +353,18 @@ def main(argv: list[str] | None = None) -> int:
             row = measure_throughput(big, device, texts, middle, sizes.chunk_texts, flip_overlap=True)
             report["throughput"].append({"model": sizes.big_model, **row})
             write(report, args.out)
+        job_texts = synthetic_notes(sizes.job_notes, sizes, seed=1)
         if in_budget("job"):
-            job = measure_job(big, device, synthetic_notes(sizes.job_notes, sizes, seed=1), Path(tmp))
-            report["job"] = {"model": sizes.big_model, **job}
+            job = measure_job(big, device, job_texts, Path(tmp))
+            reference = measure_tagger(big, device, job_texts)
+            report["job"] = job_row(sizes.big_model, job, reference)
             write(report, args.out)
         if in_budget("invariance"):
             report["invariance"] = measure_invariance(big, device, synthetic_notes(sizes.invariance_notes, sizes, 2))
+            write(report, args.out)
+        if in_budget("job, large batches") and "job" in report:
+            job = measure_job(big, device, job_texts, Path(tmp), LARGE_JOB_BATCH_CHARS)
+            report["job_large_batches"] = job_row(sizes.big_model, job, reference)
     report["seconds"] = time.perf_counter() - started
     write(report, args.out)
     print(markdown(report))

@@ -49,6 +49,9 @@ def test_every_stage_measured(dry_run):
     assert job["notes"] == job["notes_tagged"] + job["notes_rejected"] == 24
     assert job["entities"] == job["tagger_entities"]  # the job and Tagger.tag found the same entities
     assert job["seconds"] > 0 and job["tagger_seconds"] > 0
+    large = report["job_large_batches"]
+    assert job["max_batch_chars"] is None and large["max_batch_chars"] == 4 * (1 << 20)
+    assert large["notes_tagged"] == job["notes_tagged"] and large["entities"] == job["entities"]
     assert (out / "gpu.log").is_file()
 
 
@@ -67,7 +70,8 @@ def test_markdown_holds_every_row(dry_run):
     assert "DRY RUN" in md
     table_rows = [line for line in md.splitlines() if line.startswith("| bundled") or line.startswith("| tiny")]
     assert len(table_rows) == len(report["throughput"])
-    assert "Job end to end" in md and md.count("Batch invariance") == 2
+    assert md.count("Job end to end") == 2 and "--max-batch-chars 4,194,304" in md
+    assert md.count("Batch invariance") == 2
 
 
 def test_budget_skips_stages(tmp_path):
@@ -76,4 +80,4 @@ def test_budget_skips_stages(tmp_path):
     assert gpu.main(["--device", "cpu", "--dry-run", "--out", str(tmp_path), "--budget-s", "0"]) == 0
     report = json.loads((tmp_path / "gpu.json").read_text())
     assert report["throughput"] == [] and "job" not in report
-    assert report["skipped"][-2:] == ["job", "invariance"] and len(report["skipped"]) == 7
+    assert report["skipped"][-3:] == ["job", "invariance", "job, large batches"] and len(report["skipped"]) == 8
