@@ -125,9 +125,12 @@ class BertCrf(nn.Module):
             shape (batch, words, labels).
         """
         hidden = self.encoder(input_ids=input_ids, attention_mask=self.encoder_mask(attention_mask)).last_hidden_state
-        index = word_positions.unsqueeze(2).expand(-1, -1, hidden.shape[2])  # shape: (batch, words, hidden)
-        words = hidden.gather(1, index)
-        return self.classifier(self.dropout(words))
+        rows, seq, width = hidden.shape
+        # Rows of the flattened states, copied whole: the same values as ``gather`` along dim 1
+        # with an expanded index, several times faster (gather walks the index element by element).
+        index = (word_positions + torch.arange(rows, device=word_positions.device).unsqueeze(1) * seq).reshape(-1)
+        words = hidden.reshape(rows * seq, width).index_select(0, index)  # shape: (batch * words, hidden)
+        return self.classifier(self.dropout(words.view(*word_positions.shape, width)))
 
     def encoder_mask(self, attention_mask: torch.Tensor) -> torch.Tensor:
         """The mask handed to the encoder: the 2D padding mask, or with ``full_masks`` the 4D

@@ -467,3 +467,23 @@ def test_columns_hold_exactly_the_entities_of_tag_detailed(tiny_model_dir, codes
         assert tagged.columns.linked is None
     tagger.overlap = not tagger.overlap
     assert tagger.tag_columns(texts).columns.entities(texts) == [r.entities for r in detailed]
+
+
+def test_word_emissions_read_each_word_at_its_own_row_and_position(tiny_model_dir):
+    """The word states are copied out of the flattened encoder output: each row's words from that
+    row alone, as gathering along the sequence axis gives them (the oracle)."""
+    import torch
+
+    model = Tagger.load(tiny_model_dir, device="cpu", dtype=torch.float32, context=False, codes=False).model
+    g = torch.Generator().manual_seed(1)
+    ids = torch.randint(1000, 20000, (3, 24), generator=g)
+    mask = torch.ones_like(ids)
+    mask[2, 10:] = 0
+    positions = torch.randint(0, 24, (3, 7), generator=g)
+    positions[1] = torch.tensor([23, 0, 5, 5, 1, 22, 0])  # the last position, repeats, first ones
+    with torch.inference_mode():
+        hidden = model.encoder(input_ids=ids, attention_mask=model.encoder_mask(mask)).last_hidden_state
+        oracle = model.classifier(hidden.gather(1, positions.unsqueeze(2).expand(-1, -1, hidden.shape[2])))
+        got = model.word_emissions(ids, mask, positions)
+    assert got.shape == (3, 7, len(model.label_set))
+    assert torch.equal(got, oracle)
