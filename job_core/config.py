@@ -17,6 +17,10 @@ def warehouse_is_folder(target: str) -> bool:
     return "://" not in target and ("/" in target or target.startswith((".", "~")) or Path(target).is_dir())
 
 
+# --overlap: the tagger's default for the worker's device (on a GPU, off on a CPU), or forced.
+OVERLAP_CHOICES = ("auto", "on", "off")
+
+
 @dataclass(frozen=True)
 class JobConfig:
     """Typed, validated settings of one tag_notes run."""
@@ -30,6 +34,7 @@ class JobConfig:
     max_batch_chars: int = 400_000
     device: str | None = None
     dtype: str = "auto"
+    overlap: str = "auto"
     quantize: bool = False
     large_model: bool = False
     model_copies: int | None = None
@@ -76,6 +81,8 @@ class JobConfig:
                 raise ValueError(f"expected --{name.replace('_', '-')} >= 1, got {getattr(self, name)}")
         if self.dtype not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"expected --dtype auto, float32 or bfloat16, got {self.dtype!r}")
+        if self.overlap not in OVERLAP_CHOICES:
+            raise ValueError(f"expected --overlap {', '.join(OVERLAP_CHOICES)}, got {self.overlap!r}")
         if self.model_copies is not None and self.model_copies < 1:
             raise ValueError(f"expected --model-copies >= 1, got {self.model_copies}")
         if not 0.0 <= self.max_failed_fraction <= 1.0:
@@ -224,6 +231,14 @@ def build_parser(prog: str = "tag-notes", engine_help: str = BEAM_HELP) -> argpa
         "bfloat16 runs can differ in a few entities (default: %(default)s)",
     )
     p.add_argument(
+        "--overlap",
+        default="auto",
+        choices=OVERLAP_CHOICES,
+        help="inside each inference batch, tokenise the next 1 MiB chunk and finish the last one while the encoder "
+        "runs (Tagger.overlap; only a batch of several chunks overlaps: raise --max-batch-chars); auto: on a GPU, off "
+        "on a CPU, where the tokenizer and the encoder already share the cores (default: %(default)s)",
+    )
+    p.add_argument(
         "--quantize",
         action="store_true",
         help="dynamic int8 quantisation of the encoder (CPU workers; costs 1-2 F1 points)",
@@ -279,6 +294,7 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
         max_batch_chars=args.max_batch_chars,
         device=args.device,
         dtype=args.dtype,
+        overlap=args.overlap,
         quantize=args.quantize,
         large_model=args.large_model,
         model_copies=args.model_copies,

@@ -36,6 +36,7 @@ class TaggerSpec:
     device: str | None = None
     dtype: str = "auto"
     batch_tokens: int | None = None
+    overlap: bool | None = None  # None: the tagger's default for its device
     quantize: bool = False
     expected_version: str | None = None
     context: bool = True
@@ -59,6 +60,8 @@ class TaggerSpec:
             codes=self.codes,
             codes_k=self.codes_k,
         )
+        if self.overlap is not None:
+            tagger.overlap = self.overlap
         log.info("loaded tagger %s (version %s) on %s", tagger.name, tagger.version, tagger.device)
         return tagger
 
@@ -70,6 +73,7 @@ def tagger_spec(config: JobConfig, model_version: str) -> TaggerSpec:
         device=config.device,
         dtype=config.dtype,
         batch_tokens=config.batch_tokens,
+        overlap={"on": True, "off": False}.get(config.overlap),
         quantize=config.quantize,
         expected_version=model_version,
         context=config.context,
