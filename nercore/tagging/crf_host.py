@@ -30,8 +30,9 @@ from nercore.tagging import crf as torch_crf
 # A step whose sum (before rescaling) is below this, or not finite, sends its row to log space.
 # Far above float64's smallest normal number (~1e-308), so no probability has lost precision.
 UNDERFLOW = 1e-250
-# Up to this many rows a Viterbi step is a few operations over all label pairs (the cost of a long
-# note's many steps is per operation); above it, an operation per label (the cost is per element).
+# Up to this many rows a step (of Viterbi and of forward-backward) is a few operations over all label
+# pairs (the cost of a long note's many steps is per operation); above it, an operation per label
+# (the cost is per element).
 FEW_ROWS = 256
 
 
@@ -160,9 +161,12 @@ def _forward_backward(
     # Scaled so the largest is 1 (no overflow; a common factor cancels in the rescaling).
     # Forbidden moves (-1e4) become exactly 0.
     trans = np.exp(transitions - transitions.max())
-    out_of = [np.ascontiguousarray(trans[i])[:, None] for i in range(labels)]  # out_of[i][j]: i to j
-    into = [np.ascontiguousarray(trans[:, j])[:, None] for j in range(labels)]  # into[j][i]: i to j
+    out_of = trans[:, :, None]  # shape: (from, to, 1)
+    into = np.ascontiguousarray(trans.T)[:, :, None]  # shape: (to, from, 1)
     totals = np.empty((2, steps, rows))  # each step's sum before rescaling, forward and backward
+    # Few rows (a long note's steps): all products of a step in one operation, as the cost is per
+    # operation; many rows: a label at a time, in a buffer that stays in the cache.
+    products = np.empty((labels, labels, rows)) if rows <= FEW_ROWS else None
     term = np.empty((labels, rows))
 
     alphas = np.empty_like(p)
@@ -171,10 +175,7 @@ def _forward_backward(
     alphas[0] /= totals[0, 0]
     for t in range(1, steps):
         alpha, nxt = alphas[t - 1], alphas[t]  # off-steps hold garbage that no on-step reads
-        np.multiply(alpha[0], out_of[0], out=nxt)  # shape: (to, rows)
-        for i in range(1, labels):  # a fixed-order sum: no library may reorder it
-            np.multiply(alpha[i], out_of[i], out=term)
-            nxt += term
+        _weighted_sum(nxt, alpha, out_of, products, term)  # shape: (to, rows)
         nxt *= p[t]
         _sum_into(totals[0, t], nxt)
         nxt /= totals[0, t]
@@ -185,10 +186,7 @@ def _forward_backward(
     for t in range(steps - 2, -1, -1):
         beta, prev = betas[t + 1], betas[t]
         np.multiply(p[t + 1], beta, out=weighted)
-        np.multiply(weighted[0], into[0], out=prev)  # shape: (from, rows)
-        for j in range(1, labels):
-            np.multiply(weighted[j], into[j], out=term)
-            prev += term
+        _weighted_sum(prev, weighted, into, products, term)  # shape: (from, rows)
         _sum_into(totals[1, t], prev)
         prev /= totals[1, t]
         if t + 1 >= all_on:  # a row's beta starts (as ``end``) at its own last step
@@ -206,10 +204,35 @@ def _forward_backward(
     return alphas.astype(np.float32).transpose(1, 0, 2), totals, norm
 
 
+def _weighted_sum(
+    out: np.ndarray, weights: np.ndarray, matrix: np.ndarray, products: np.ndarray | None, term: np.ndarray
+) -> None:
+    """``out[j] = weights[0] * matrix[0, j] + weights[1] * matrix[1, j] + ...``, summed in that order.
+
+    Args:
+        out: shape (labels, rows).
+        weights: shape (labels, rows).
+        matrix: shape (labels, labels, 1).
+        products: a (labels, labels, rows) buffer: every product in one operation; or None: a
+            label at a time into ``term`` (labels, rows). The same numbers either way.
+    """
+    if products is not None:
+        np.multiply(weights[:, None, :], matrix, out=products)
+        _sum_into(out, products)
+        return
+    np.multiply(weights[0], matrix[0], out=out)
+    for i in range(1, len(weights)):
+        np.multiply(weights[i], matrix[i], out=term)
+        out += term
+
+
 def _sum_into(out: np.ndarray, blocks: np.ndarray) -> None:
     """``out = blocks[0] + blocks[1] + ...`` in that order (no library may reorder or pair the terms)."""
-    np.copyto(out, blocks[0])
-    for block in blocks[1:]:
+    if len(blocks) == 1:
+        np.copyto(out, blocks[0])
+        return
+    np.add(blocks[0], blocks[1], out=out)
+    for block in blocks[2:]:
         out += block
 
 

@@ -246,3 +246,17 @@ def test_host_viterbi_rounds_near_ties_as_torch_does(few_rows, monkeypatch):
     scores = [torch.from_numpy(x) for x in (start, end, transitions)]
     host_tags, _ = host_decode(batch, mask, *scores)
     assert torch.equal(host_tags[mask], viterbi_decode(batch, mask, *scores)[mask])
+
+
+def test_host_marginals_are_the_same_bits_either_way_of_stepping(monkeypatch):
+    """Forward-backward sums a step's products all at once (few rows) or a label at a time (many):
+    the same products, summed in the same order, so the same bits; and both match torch."""
+    scores = bio_scores(4)
+    emissions, mask = ragged(5, batch=40, steps=120)
+    emissions[3] *= 200  # a row whose rescaling underflows: the log-space fallback
+    results = {}
+    for few_rows in (0, 10**6):
+        monkeypatch.setattr(crf_host, "FEW_ROWS", few_rows)
+        results[few_rows] = host_decode(emissions, mask, *scores)[1]
+    assert torch.equal(results[0][mask], results[10**6][mask])
+    torch.testing.assert_close(results[0][mask], marginals(emissions, mask, *scores)[mask], atol=2e-7, rtol=0)
