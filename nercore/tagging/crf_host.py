@@ -70,6 +70,7 @@ def viterbi(
     better = np.empty((labels, rows), dtype=bool)
     moves = transitions[:, :, None]  # shape: (from, to, 1)
     candidate = np.empty((labels, rows))
+    on = np.arange(steps)[:, None] < lengths  # shape: (steps, rows); once, not a comparison a step
     # Every candidate is (score + transition) + emission, added in that order as torch adds them,
     # so that a near tie rounds the same way.
     for t in range(1, steps):
@@ -89,19 +90,21 @@ def viterbi(
                 np.greater(candidate, best, out=better)  # strictly: the first best stays
                 np.maximum(best, candidate, out=best)
                 best_from[better] = i
-        score = best if t < all_on else np.where(t < lengths, best, score)
+        score = best if t < all_on else np.where(on[t], best, score)
     best_last = (score + end[:, None]).argmax(axis=0)  # shape: (rows,)
 
     tags = np.empty((steps, rows), dtype=np.int64)
     current = best_last
     rows_range = np.arange(rows)
+    last = on.copy()
+    last[:-1] &= ~on[1:]  # shape: (steps, rows); each row's last step
     for t in range(steps - 1, -1, -1):
         if t >= all_on - 1:
-            current = np.where(lengths - 1 == t, best_last, current)
+            current = np.where(last[t], best_last, current)
         tags[t] = current
         if t > 0:
             previous = history[t, current, rows_range]
-            current = previous if t < all_on else np.where(t < lengths, previous, current)
+            current = previous if t < all_on else np.where(on[t], previous, current)
     return tags
 
 
