@@ -119,7 +119,9 @@ class BertCrf(nn.Module):
 
         Args:
             input_ids, attention_mask: shape (batch, seq).
-            word_positions: shape (batch, words); positions into seq (0 where padded).
+            word_positions: shape (batch, words); positions into seq (0 where padded), each in
+                [0, seq): the states are read from the flattened batch, so a position past seq
+                would read the next row's.
 
         Returns:
             shape (batch, words, labels).
