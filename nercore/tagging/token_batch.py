@@ -4,11 +4,12 @@
 out like a sparse matrix in CSR form: every text's sub-words one after another in one array, with
 ``token_offsets`` saying where each text starts (and the same for words). ``plan_windows`` cuts
 the texts into encoder windows with the rules of ``nercore.tagging.preprocess`` (a text that fits one
-window is that window, computed for all such texts at once; a longer text goes through
-``make_windows``) and gives each word the window that supplies its prediction.
+window is that window, computed for all such texts at once; a longer text is cut by
+``window_bounds``, and the words of all longer texts get their windows at once) and gives each
+word the window that supplies its prediction.
 
 Both give exactly what the per-text functions give (``encode_texts``, ``make_windows``); tests
-check it on real notes.
+check it on real notes and on random word layouts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nercore.tagging.preprocess import EncodedText, make_windows
+from nercore.tagging.preprocess import EncodedText, make_windows, window_bounds
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -194,24 +195,16 @@ def plan_windows(batch: TokenBatch, window: int, stride: int) -> WindowPlan:
     counts = batch.token_counts
     single = np.flatnonzero((counts > 0) & (counts <= window))
     longer = np.flatnonzero(counts > window)
-    # One window per short text; then the windows of each long text (few: a loop per text).
-    texts = [single]
-    starts = [batch.token_offsets[single]]
-    ends = [batch.token_offsets[single + 1]]
     window_of_text = np.full(batch.num_texts, -1, dtype=np.int64)
     window_of_text[single] = np.arange(single.size)
     word_window = window_of_text[np.repeat(np.arange(batch.num_texts), batch.word_counts)]
-    next_id = single.size
-    for i in longer.tolist():
-        t0, w0 = int(batch.token_offsets[i]), int(batch.word_offsets[i])
-        windows = make_windows(batch.text(i), i, window, stride)
-        texts.append(np.full(len(windows), i, dtype=np.int64))
-        starts.append(np.fromiter((w.token_start for w in windows), dtype=np.int64, count=len(windows)) + t0)
-        ends.append(np.fromiter((w.token_end for w in windows), dtype=np.int64, count=len(windows)) + t0)
-        for k, w in enumerate(windows):
-            word_window[w0 + w.word_ids] = next_id + k
-        next_id += len(windows)
-    text, start, end = (np.concatenate(parts) for parts in (texts, starts, ends))
+    # One window per short text; then the windows of the long texts, whose words are given their
+    # windows all at once.
+    long_text, long_start, long_end, long_words, long_window = long_text_windows(batch, longer, window, stride)
+    word_window[long_words] = single.size + long_window
+    text = np.concatenate([single, long_text])
+    start = np.concatenate([batch.token_offsets[single], long_start])
+    end = np.concatenate([batch.token_offsets[single + 1], long_end])
     order = np.lexsort((start, text))
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
@@ -219,6 +212,55 @@ def plan_windows(batch: TokenBatch, window: int, stride: int) -> WindowPlan:
     start, end, text = start[order], end[order], text[order]
     column = batch.word_first_token - start[word_window] + 1 if word_window.size else _EMPTY
     return WindowPlan(text, start, end, word_window, column)
+
+
+def long_text_windows(batch: TokenBatch, texts: np.ndarray, window: int, stride: int) -> tuple[np.ndarray, ...]:
+    """The windows of ``texts`` (ascending), cut by ``window_bounds``, and each of their words'
+    window as ``make_windows`` chooses it: the one where its first sub-word is farthest from
+    either edge, the earlier on a tie.
+
+    Returns:
+        Each window's text, global sub-word start and end (windows in text order, then by start);
+        the global indices of the texts' words, and each one's window (an index into the former).
+    """
+    bounds = [window_bounds(batch.text(i), window, stride) for i in texts.tolist()]
+    per_text = np.fromiter(map(len, bounds), dtype=np.int64, count=len(bounds))
+    local = np.array([b for text_bounds in bounds for b in text_bounds], dtype=np.int64).reshape(-1, 2)
+    text = np.repeat(texts, per_text)
+    start, end = local[:, 0] + batch.token_offsets[text], local[:, 1] + batch.token_offsets[text]
+    word_counts = batch.word_counts[texts]
+    words = np.repeat(batch.word_offsets[texts], word_counts) + ragged_positions(word_counts)[1]  # shape: (words,)
+    first = batch.word_first_token[words]
+    if words.size == 0:
+        return text, start, end, words, _EMPTY
+    if (np.diff(end) < 0).any():  # window ends never go back (window_bounds): otherwise, text by text
+        return text, start, end, words, _windows_text_by_text(batch, texts, window, stride)
+    # Starts and ends ascend over all windows, so the windows holding a sub-word are the run from
+    # the first that ends after it to the last that starts at or before it.
+    latest = np.searchsorted(start, first, side="right") - 1
+    earliest = np.searchsorted(end, first, side="right")
+    best = np.full(words.size, -1, dtype=np.int64)
+    best_margin = np.full(words.size, -1, dtype=np.int64)
+    for m in range(int((latest - earliest).max()) + 1):  # earlier windows first: ties stay with them
+        k = np.minimum(earliest + m, latest)
+        margin = np.minimum(first - start[k], end[k] - 1 - first)
+        better = (earliest + m <= latest) & (margin > best_margin)
+        best[better] = k[better]
+        best_margin[better] = margin[better]
+    return text, start, end, words, best
+
+
+def _windows_text_by_text(batch: TokenBatch, texts: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """Each word's window (numbered over all texts' windows) from ``make_windows``, text by text."""
+    out, next_id = [], 0
+    for i in texts.tolist():
+        windows = make_windows(batch.text(i), i, window, stride)
+        chosen = np.empty(int(batch.word_offsets[i + 1] - batch.word_offsets[i]), dtype=np.int64)
+        for k, w in enumerate(windows):
+            chosen[w.word_ids] = next_id + k
+        out.append(chosen)
+        next_id += len(windows)
+    return np.concatenate(out) if out else _EMPTY
 
 
 def batch_arrays(

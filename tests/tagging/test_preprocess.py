@@ -104,3 +104,49 @@ def test_tokens_outside_any_word_are_dropped_and_the_rest_kept():
     assert list(zip(batch.word_start_char.tolist(), batch.word_end_char.tolist())) == [(0, 3), (4, 6), (0, 1), (2, 5)]
     without_none = encode_batch(_Tokenizer(encodings[:1]), ["ab c"])
     assert without_none.input_ids.tolist() == [5, 6, 7] and without_none.word_offsets.tolist() == [0, 2]
+
+
+def fake_batch(texts_word_lengths):
+    """A ``TokenBatch`` whose text t has words of ``texts_word_lengths[t]`` sub-words each."""
+    from nercore.tagging.token_batch import TokenBatch
+
+    word_lengths = np.array([n for text in texts_word_lengths for n in text], dtype=np.int64)
+    word_counts = np.array([len(text) for text in texts_word_lengths], dtype=np.int64)
+    token_counts = np.array([sum(text) for text in texts_word_lengths], dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(word_lengths)[:-1]]).astype(np.int64) if word_lengths.size else word_lengths
+    text_start = np.repeat(np.concatenate([[0], np.cumsum(token_counts)[:-1]]), word_counts)
+    return TokenBatch(
+        input_ids=np.arange(int(token_counts.sum()), dtype=np.int64) + 100,
+        token_offsets=np.concatenate([[0], np.cumsum(token_counts)]).astype(np.int64),
+        word_first_token=first,
+        word_start_char=(first - text_start) * 2,
+        word_end_char=(first - text_start + word_lengths) * 2 - 1,
+        word_offsets=np.concatenate([[0], np.cumsum(word_counts)]).astype(np.int64),
+    )
+
+
+@pytest.mark.parametrize("window,stride", [(4, 2), (5, 3), (8, 8), (3, 1), (16, 10), (6, 1)])
+@pytest.mark.parametrize("seed", range(6))
+def test_plan_windows_cuts_and_assigns_as_make_windows_does(window, stride, seed):
+    """All texts' windows at once (long ones' words given their windows together) against
+    ``make_windows`` text by text: short, long and empty texts, words longer than a window."""
+    from nercore.tagging import token_batch
+    from nercore.tagging.token_batch import plan_windows
+
+    rng = np.random.default_rng(seed)
+    texts = [rng.integers(1, 4 if k % 3 else 2 * window, size=int(rng.integers(0, 40))).tolist() for k in range(12)]
+    batch = fake_batch(texts)
+    plan = plan_windows(batch, window, stride)
+    expected_windows, expected_word_window, expected_column = [], np.full(int(batch.word_offsets[-1]), -1), []
+    for i in range(len(texts)):
+        t0, w0 = int(batch.token_offsets[i]), int(batch.word_offsets[i])
+        for w in make_windows(batch.text(i), i, window, stride):
+            expected_word_window[w0 + w.word_ids] = len(expected_windows)
+            expected_windows.append((i, w.token_start + t0, w.token_end + t0))
+            expected_column.extend(zip((w0 + w.word_ids).tolist(), w.word_positions.tolist()))
+    assert list(zip(plan.text.tolist(), plan.token_start.tolist(), plan.token_end.tolist())) == expected_windows
+    assert plan.word_window.tolist() == expected_word_window.tolist()
+    assert [plan.word_column[w] for w, _ in sorted(expected_column)] == [c for _, c in sorted(expected_column)]
+    longer = np.flatnonzero(batch.token_counts > window)
+    fast = token_batch.long_text_windows(batch, longer, window, stride)[4]
+    assert fast.tolist() == token_batch._windows_text_by_text(batch, longer, window, stride).tolist()
