@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from nercore.tagging import token_batch
 from nercore.tagging.preprocess import EncodedText, encoded_from_arrays, make_windows, window_bounds
-from nercore.tagging.token_batch import encode_batch
+from nercore.tagging.token_batch import TokenBatch, encode_batch, plan_windows
 
 
 def fake_encoded(word_lengths):
@@ -108,8 +109,6 @@ def test_tokens_outside_any_word_are_dropped_and_the_rest_kept():
 
 def fake_batch(texts_word_lengths):
     """A ``TokenBatch`` whose text t has words of ``texts_word_lengths[t]`` sub-words each."""
-    from nercore.tagging.token_batch import TokenBatch
-
     word_lengths = np.array([n for text in texts_word_lengths for n in text], dtype=np.int64)
     word_counts = np.array([len(text) for text in texts_word_lengths], dtype=np.int64)
     token_counts = np.array([sum(text) for text in texts_word_lengths], dtype=np.int64)
@@ -130,9 +129,6 @@ def fake_batch(texts_word_lengths):
 def test_plan_windows_cuts_and_assigns_as_make_windows_does(window, stride, seed):
     """All texts' windows at once (long ones' words given their windows together) against
     ``make_windows`` text by text: short, long and empty texts, words longer than a window."""
-    from nercore.tagging import token_batch
-    from nercore.tagging.token_batch import plan_windows
-
     rng = np.random.default_rng(seed)
     texts = [rng.integers(1, 4 if k % 3 else 2 * window, size=int(rng.integers(0, 40))).tolist() for k in range(12)]
     batch = fake_batch(texts)
