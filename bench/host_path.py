@@ -190,14 +190,11 @@ def measure_tag_context_ab(model: str, texts: list[str], repeats: int = 3) -> di
 
 
 def measure_job(model: str, texts: list[str], runner_args: list[str]) -> dict:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from beam_jobs.tag_notes import run
+    from bench.engines import write_notes
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "notes.parquet"
-        pq.write_table(pa.table({"note_id": [f"n{i}" for i in range(len(texts))], "text": texts}), path)
+        path = write_notes(Path(tmp) / "notes.parquet", texts)
         args = [
             "--input",
             str(path),
