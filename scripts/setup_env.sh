@@ -14,15 +14,33 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+# On a clean CI machine pip's cache only costs disk: it buffers every download in a temporary file
+# and then keeps a copy, so the CUDA build (about 6 GiB installed) needs twice its wheels' size on top.
+if [ -n "${CI:-}" ]; then
+  PIP+=(--no-cache-dir)
+fi
+# The disk that .venv and pip's temporary files are on, in GiB free (df -P: 1024-byte blocks).
+free_gib() {
+  df -P "$1" | awk 'NR == 2 { printf "%.1f", $4 / 1048576 }'
+}
+# One clear line when pip fails for want of space (its own traceback stays above it).
+pip_install() {
+  if ! "${PIP[@]}" "$@"; then
+    echo "[setup] error: pip install $* failed; free space: .venv $(free_gib .venv) GiB," \
+      "temporary files $(free_gib "${TMPDIR:-/tmp}") GiB (.venv with the CUDA torch build takes about 6.3 GiB," \
+      "and pip needs room for the downloaded wheels beside it; TORCH_INDEX_URL can name a CPU build)" >&2
+    exit 1
+  fi
+}
 stamp=.venv/.nercore-installed
 if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
-  echo "[setup] installing torch==$TORCH_VERSION and the project"
+  echo "[setup] installing torch==$TORCH_VERSION and the project ($(free_gib .venv) GiB free)"
   if [ -n "${TORCH_INDEX_URL:-}" ]; then
-    "${PIP[@]}" "torch==$TORCH_VERSION" --index-url "$TORCH_INDEX_URL"
+    pip_install "torch==$TORCH_VERSION" --index-url "$TORCH_INDEX_URL"
   else
-    "${PIP[@]}" "torch==$TORCH_VERSION"
+    pip_install "torch==$TORCH_VERSION"
   fi
-  "${PIP[@]}" -e ".[dev,spark]"
+  pip_install -e ".[dev,spark]"
   touch "$stamp"
 fi
 
