@@ -32,6 +32,12 @@ _UNLISTED_WORDS = re.compile(r"([A-Z][A-Z0-9&/\-]*(?:[ \t]+[A-Z0-9&/\-]+){0,5})(
 
 _COLON = re.compile(r"(?:\((?:e?s)\))?[ \t]*:", re.I)
 
+# What follows any header's words: its colon, or only whitespace to the end of its line (the
+# ``HEADER_SEPARATOR`` between joined texts starts with a newline). ``SectionFinder._is_header``
+# needs one or the other, so a match without it is dropped at once: most matches of header words
+# in running text ("history of", "plan to") end there, at one regex call each.
+_HEADER_TAIL = re.compile(r"(?:\((?:e?s)\))?[ \t]*:|[^\S\n]*(?:\n|\Z)", re.I)
+
 
 @dataclass(frozen=True)
 class Section:
@@ -124,9 +130,14 @@ class SectionFinder:
             starts: where each text starts in ``joined`` (increasing).
         """
         found: dict[int, Section] = {}
-        for lo, a, b in self._listed(joined, texts, starts):
+        tail = _HEADER_TAIL.match
+        for a, b in self._listed(joined, texts, starts):
+            if tail(joined, b) is None:
+                continue
             rule = self._rules.get(" ".join(joined[a:b].lower().split()))
-            hi = lo + len(texts[bisect.bisect_right(starts, lo) - 1])
+            i = bisect.bisect_right(starts, a) - 1
+            lo = starts[i]
+            hi = lo + len(texts[i])
             if rule is not None and self._is_header(joined, a, b, lo, hi):
                 end = _colon_end(joined, b, hi)
                 found[a] = Section(a, end if end is not None else b, rule.section, rule.implies)
@@ -146,12 +157,12 @@ class SectionFinder:
         return [found[k] for k in sorted(found)]
 
     def _listed(self, joined: str, texts: Sequence[str], starts: Sequence[int]):
-        """(text start, match start, match end) for every listed header's words: all texts folded
+        """(match start, match end) for every listed header's words: all texts folded
         (``fold_case``) and searched together; or, when a header is not ASCII, ASCII texts
         lower-cased and searched together and others one by one with the case-insensitive pattern."""
         if self._ascii_headers:
             for m in self._lower_pattern.finditer(fold_case(joined)):
-                yield starts[bisect.bisect_right(starts, m.start()) - 1], m.start(), m.end()
+                yield m.span()
             return
         wide = [i for i, t in enumerate(texts) if not t.isascii()]
         if len(wide) < len(texts):
@@ -162,11 +173,11 @@ class SectionFinder:
                 else HEADER_SEPARATOR.join(" " * len(t) if i in blank else t.lower() for i, t in enumerate(texts))
             )
             for m in self._lower_pattern.finditer(lowered):
-                yield starts[bisect.bisect_right(starts, m.start()) - 1], m.start(), m.end()
+                yield m.span()
         for i in wide:
             lo = starts[i]
             for m in self._pattern.finditer(joined, lo, lo + len(texts[i])):
-                yield lo, m.start(), m.end()
+                yield m.span()
 
     @staticmethod
     def _is_header(text: str, start: int, end: int, lo: int = 0, hi: int | None = None) -> bool:

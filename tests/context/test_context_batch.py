@@ -222,6 +222,23 @@ def variant_headers(headers, seed: int) -> list[str]:
     return texts
 
 
+def found_together(finder: SectionFinder, joined) -> list[tuple[int, int, str]]:
+    """(start, header end, name) of each header ``finder`` finds in all texts at once."""
+    return [
+        (s.start, s.header_end, s.name)
+        for s in finder.find_all(joined.header_text, joined.texts, joined.offsets[:-1].tolist())
+    ]
+
+
+def found_alone(oracle: OldSectionFinder, joined) -> list[tuple[int, int, str]]:
+    """The same as ``oracle`` finds them in each text alone, offsets in the joined texts."""
+    return [
+        (int(lo) + s.start, int(lo) + s.header_end, s.name)
+        for lo, text in zip(joined.offsets, joined.texts)
+        for s in oracle.find(text)
+    ]
+
+
 @pytest.mark.parametrize("non_ascii_header", [False, True])
 def test_headers_spelled_with_case_variants_are_found_as_each_text_alone(non_ascii_header):
     """The folded search of all texts at once matches where the case-insensitive pattern matches
@@ -238,27 +255,38 @@ def test_headers_spelled_with_case_variants_are_found_as_each_text_alone(non_asc
         "\u212aıd: k",
     ]
     joined = join_texts(texts)
-    got = finder.find_all(joined.header_text, texts, joined.offsets[:-1].tolist())
-    expected = [
-        (int(lo) + s.start, int(lo) + s.header_end, s.name)
-        for lo, text in zip(joined.offsets, texts)
-        for s in oracle.find(text)
-    ]
-    assert [(s.start, s.header_end, s.name) for s in got] == expected
+    assert found_together(finder, joined) == found_alone(oracle, joined)
     candidates = [
         (int(lo) + m.start(), int(lo) + m.end())
         for lo, text in zip(joined.offsets, texts)
         for m in finder._pattern.finditer(text)
     ]
-    assert (
-        sorted((a, b) for _, a, b in finder._listed(joined.header_text, texts, joined.offsets[:-1].tolist()))
-        == candidates
-    )
+    assert sorted(finder._listed(joined.header_text, texts, joined.offsets[:-1].tolist())) == candidates
     # The variants were matched as header words (a listed header only when lower-casing gives its
     # ASCII spelling, as the Kelvin sign's does).
     spelled_oddly = [t for t in texts if any(v in t for vs in CASE_VARIANTS.values() for v in vs)]
     assert sum(oracle._pattern.search(t) is not None for t in spelled_oddly) >= 20
     assert any(oracle.find(t) for t in spelled_oddly if "\u212a" in t)
+
+
+def test_headers_followed_by_any_kind_of_space_or_colon_are_found_as_before():
+    # ``find_all`` drops a match of header words at once unless a colon or the end of its line
+    # follows; every header the per-text engine finds must survive that, whatever space follows.
+    rules = ContextFinder().rules.sections
+    finder, oracle = SectionFinder(rules), OldSectionFinder(rules)
+    tails = ["", ":", " :", "\t:", "(s):", "(ES) :", " (s):", "\n", " \n", "\r\n", "\r", "\xa0\n", "\x0c", "\x1c",
+             "\x85", "\u2028", "\u3000", " x", ".", ",:", "\n\x00"]  # fmt: skip
+    rng = random.Random(5)
+    texts = []
+    for rule in rules:
+        for tail in tails:
+            header = rng.choice([rule.header, rule.header.upper(), rule.header.title()])
+            texts.append(rng.choice(["", "\n", "x. ", "2) ", "see "]) + header + tail + rng.choice(["", " y", "\nz"]))
+    joined = join_texts(texts)
+    assert found_together(finder, joined) == found_alone(oracle, joined)
+    assert [finder.find(t) for t in texts] == [oracle.find(t) for t in texts]
+    alone = [t for t in texts if oracle.find(t) and ":" not in t]
+    assert len(alone) >= len(rules)  # headers alone on their line, found without a colon
 
 
 def test_header_trie_prefers_the_longest_header():
