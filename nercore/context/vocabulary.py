@@ -77,13 +77,24 @@ def _grid(codes: np.ndarray, start: np.ndarray, lengths: np.ndarray, width: int)
 
 
 def _span_hashes(codes: np.ndarray, start: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
-    """A 64-bit hash of each span's code points and its length (wrapping arithmetic), a column of all
-    spans at a time (no grid is built)."""
+    """A 64-bit hash of each span's code points and its length (wrapping arithmetic), a column of
+    spans at a time (no grid is built).
+
+    Spans in ``0..width`` characters. Column j only runs over the spans longer than j: sorted
+    longest first, those are a prefix, so the work is the spans' characters, not spans × width.
+    """
     # shape: start, lengths (spans,) → (spans,) uint64
-    out = lengths.astype(np.uint64)
-    padded = np.concatenate((codes.astype(np.uint64), np.zeros(width, dtype=np.uint64)))
+    order = np.argsort((width - lengths).astype(np.uint16), kind="stable")  # radix sort: small keys
+    by_length = start[order]
+    hashes = lengths[order].astype(np.uint64)
+    longer = lengths.size - np.cumsum(np.bincount(lengths, minlength=width + 1))  # spans longer than j
     for j in range(width):
-        column = padded[start + j]
-        column[lengths <= j] = 0
-        out = out * _MULTIPLIER + column
+        n = int(longer[j])
+        if n == 0:
+            break
+        head = hashes[:n]
+        np.multiply(head, _MULTIPLIER, out=head)
+        head += codes[by_length[:n] + j]
+    out = np.empty_like(hashes)
+    out[order] = hashes
     return out
