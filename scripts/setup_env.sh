@@ -23,7 +23,8 @@ fi
 free_gib() {
   df -P "$1" | awk 'NR == 2 { printf "%.1f", $4 / 1048576 }'
 }
-# One clear line when pip fails for want of space (its own traceback stays above it).
+# One clear line when pip fails, with the free space (the last CI failure was a full disk); pip's own
+# traceback stays above it.
 pip_install() {
   if ! "${PIP[@]}" "$@"; then
     echo "[setup] error: pip install $* failed; free space: .venv $(free_gib .venv) GiB," \
