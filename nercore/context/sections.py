@@ -36,7 +36,7 @@ _COLON = re.compile(r"(?:\((?:e?s)\))?[ \t]*:", re.I)
 # ``HEADER_SEPARATOR`` between joined texts starts with a newline). ``SectionFinder._is_header``
 # needs one or the other, so a match without it is dropped at once: most matches of header words
 # in running text ("history of", "plan to") end there, at one regex call each.
-_HEADER_TAIL = re.compile(r"(?:\((?:e?s)\))?[ \t]*:|[^\S\n]*(?:\n|\Z)", re.I)
+_HEADER_TAIL = re.compile(rf"{_COLON.pattern}|[^\S\n]*(?:\n|\Z)", re.I)
 
 
 @dataclass(frozen=True)
