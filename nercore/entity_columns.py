@@ -16,6 +16,7 @@ import numpy as np
 from nercore.context.engine import ContextColumns
 from nercore.context.rules import ATTRIBUTE_VALUES
 from nercore.entity import Entity
+from nercore.gc_pause import paused_gc
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,7 +150,12 @@ class EntityColumns:
         return [texts[t][a:b] for t, a, b in zip(self.text.tolist(), self.start_char.tolist(), self.end_char.tolist())]
 
     def entities(self, texts: Sequence[str]) -> list[list[Entity]]:
-        """One list of ``Entity`` per text (the Python API's records)."""
+        """One list of ``Entity`` per text (the Python API's records), built with the garbage
+        collector paused (``nercore.gc_pause``)."""
+        with paused_gc():
+            return self._entities(texts)
+
+    def _entities(self, texts: Sequence[str]) -> list[list[Entity]]:
         rows = zip(self.entity_type, self.start_char.tolist(), self.end_char.tolist(), self.mentions(texts))
         scores = self.score.tolist()
         if self.context is None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from nercore.entity import Entity
 from nercore.entity_columns import EntityColumns, concat_columns
+from nercore.gc_pause import paused_gc
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,12 +70,14 @@ class TaggedTexts:
         )
 
     def results(self, texts: list[str]) -> list[TagResult]:
-        """One ``TagResult`` per text, its entities built from the columns."""
-        entities = self.columns.entities(texts)
-        return [
-            TagResult(entities=e, windows=w, tokens=t, precision=self.precision, model_version=self.model_version)
-            for e, w, t in zip(entities, self.windows.tolist(), self.tokens.tolist())
-        ]
+        """One ``TagResult`` per text, its entities built from the columns (the garbage collector
+        paused, as in ``EntityColumns.entities``)."""
+        with paused_gc():
+            entities = self.columns.entities(texts)
+            return [
+                TagResult(entities=e, windows=w, tokens=t, precision=self.precision, model_version=self.model_version)
+                for e, w, t in zip(entities, self.windows.tolist(), self.tokens.tolist())
+            ]
 
 
 def concat_tagged(parts: list[TaggedTexts]) -> TaggedTexts:
