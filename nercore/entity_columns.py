@@ -149,13 +149,10 @@ class EntityColumns:
         """Each entity's text, ``texts[text][start_char:end_char]``."""
         return [texts[t][a:b] for t, a, b in zip(self.text.tolist(), self.start_char.tolist(), self.end_char.tolist())]
 
+    @paused_gc()
     def entities(self, texts: Sequence[str]) -> list[list[Entity]]:
         """One list of ``Entity`` per text (the Python API's records), built with the garbage
         collector paused (``nercore.gc_pause``)."""
-        with paused_gc():
-            return self._entities(texts)
-
-    def _entities(self, texts: Sequence[str]) -> list[list[Entity]]:
         rows = zip(self.entity_type, self.start_char.tolist(), self.end_char.tolist(), self.mentions(texts))
         scores = self.score.tolist()
         if self.context is None:

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """Disable automatic garbage collection inside the block, if it was enabled on entry.
+    """Disable automatic garbage collection inside the block, if it was enabled on entry (also a
+    decorator: ``@paused_gc()``).
 
     Reference counting still frees every object as usual; only cycles wait for the next
     collection. The collector's state is process-wide: if another thread paused it first, this

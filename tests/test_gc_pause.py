@@ -38,6 +38,14 @@ def test_a_collector_disabled_on_entry_stays_disabled():
     assert not gc.isenabled()
 
 
+def test_as_a_decorator_each_call_pauses_it():
+    @paused_gc()
+    def inside():
+        return gc.isenabled()
+
+    assert [inside(), gc.isenabled(), inside(), gc.isenabled()] == [False, True, False, True]
+
+
 def test_an_inner_block_leaves_the_collector_to_the_outer_one():
     with paused_gc():
         with paused_gc():

@@ -135,10 +135,12 @@ class SectionFinder:
             if tail(joined, b) is None:
                 continue
             rule = self._rules.get(" ".join(joined[a:b].lower().split()))
+            if rule is None:
+                continue
             i = bisect.bisect_right(starts, a) - 1
             lo = starts[i]
             hi = lo + len(texts[i])
-            if rule is not None and self._is_header(joined, a, b, lo, hi):
+            if self._is_header(joined, a, b, lo, hi):
                 end = _colon_end(joined, b, hi)
                 found[a] = Section(a, end if end is not None else b, rule.section, rule.implies)
         listed = sorted(found)

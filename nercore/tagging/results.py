@@ -69,15 +69,15 @@ class TaggedTexts:
             model_version=first.model_version,
         )
 
+    @paused_gc()
     def results(self, texts: list[str]) -> list[TagResult]:
         """One ``TagResult`` per text, its entities built from the columns (the garbage collector
         paused, as in ``EntityColumns.entities``)."""
-        with paused_gc():
-            entities = self.columns.entities(texts)
-            return [
-                TagResult(entities=e, windows=w, tokens=t, precision=self.precision, model_version=self.model_version)
-                for e, w, t in zip(entities, self.windows.tolist(), self.tokens.tolist())
-            ]
+        entities = self.columns.entities(texts)
+        return [
+            TagResult(entities=e, windows=w, tokens=t, precision=self.precision, model_version=self.model_version)
+            for e, w, t in zip(entities, self.windows.tolist(), self.tokens.tolist())
+        ]
 
 
 def concat_tagged(parts: list[TaggedTexts]) -> TaggedTexts:
